@@ -1,0 +1,81 @@
+"""Options for a scan, from keyword arguments, the command line and `[tool.astschema]`."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_INCLUDE = ("**/db_models.py",)
+DEFAULT_BASE_FACTORIES = ("DatabaseBase", "get_database_base")
+DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Config:
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    exclude: tuple[str, ...] = ()
+    default_database: str = "default"
+    # Callables whose first argument names the database of the declarative base they return.
+    base_factories: tuple[str, ...] = DEFAULT_BASE_FACTORIES
+    # Name -> dotted path or SQLAlchemy type expression, for types a static reader cannot follow.
+    types: tuple[tuple[str, str], ...] = ()
+    max_bytes: int = DEFAULT_MAX_BYTES
+    follow_symlinks: bool = False
+    source: str | None = field(default=None, compare=False)  # the pyproject.toml it came from
+
+    def with_overrides(self, **overrides) -> "Config":
+        given = {k: v for k, v in overrides.items() if v is not None}
+        for key in ("include", "exclude", "base_factories"):
+            if key in given:
+                given[key] = tuple(given[key])
+        if "types" in given and isinstance(given["types"], dict):
+            given["types"] = tuple(given["types"].items())
+        return replace(self, **given)
+
+
+class ConfigError(Exception):
+    """A `[tool.astschema]` table that cannot be used; the message names the file."""
+
+
+def find_pyproject(paths) -> Path | None:
+    """The nearest pyproject.toml with a [tool.astschema] table, from the first path upwards."""
+    start = Path(paths[0] if paths else ".").resolve()
+    for directory in [start, *start.parents] if start.is_dir() else list(start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            if "astschema" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def load_config(path: Path | None) -> Config:
+    if path is None:
+        return Config()
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))["tool"]["astschema"]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    known = {
+        "include": list,
+        "exclude": list,
+        "default-database": str,
+        "base-factories": list,
+        "types": dict,
+        "max-bytes": int,
+        "follow-symlinks": bool,
+    }
+    values = {}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"{path}: unknown key [tool.astschema] {key!r}")
+        if not isinstance(value, known[key]):
+            raise ConfigError(f"{path}: [tool.astschema] {key} must be a {known[key].__name__}")
+        values[key.replace("-", "_")] = value
+    if "base_factories" in values:  # configured factories add to the defaults
+        values["base_factories"] = DEFAULT_BASE_FACTORIES + tuple(values["base_factories"])
+    return Config(source=str(path)).with_overrides(**values)

@@ -1,0 +1,98 @@
+"""Discover stage: which files to read. Knows nothing of Python."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diagnostics import Diagnostic, Location
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: Path  # as the user will see it
+    root: Path  # the scan path it was found under
+
+
+def matches(relative: str, patterns) -> bool:
+    """Glob match on a `/`-separated relative path.
+
+    `**` spans any number of directories (zero included), `*` and `?` stay inside one; a
+    pattern without `/` matches the file name at any depth, as in .gitignore.
+    """
+    return any(_glob_regex(p).fullmatch(relative) for p in patterns)
+
+
+@functools.lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern:
+    if "/" not in pattern:
+        pattern = "**/" + pattern
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out))
+
+
+def discover(paths, config) -> tuple[list[SourceFile], list[Diagnostic]]:
+    """Files under `paths` matching include and not exclude, sorted, each read at most once."""
+    files: dict[Path, SourceFile] = {}
+    diagnostics: list[Diagnostic] = []
+    for given in paths:
+        given = Path(given)
+        if not given.exists():
+            diagnostics.append(Diagnostic("AS100", f"no such file or directory: {given}", None))
+            continue
+        if given.is_file():
+            files.setdefault(given.resolve(), SourceFile(given, given.parent))
+            continue
+        root = given.resolve()
+        for directory, dirnames, filenames in os.walk(given, followlinks=config.follow_symlinks):
+            dirnames[:] = sorted(
+                d for d in dirnames if not d.startswith(".") and d not in ("__pycache__", "node_modules")
+            )
+            for filename in sorted(filenames):
+                path = Path(directory) / filename
+                relative = path.relative_to(given).as_posix()
+                if not matches(relative, config.include) or matches(relative, config.exclude):
+                    continue
+                real = path.resolve()
+                if path.is_symlink() and not config.follow_symlinks and not real.is_relative_to(root):
+                    continue
+                if path.is_file():
+                    files.setdefault(real, SourceFile(path, given))
+    return sorted(files.values(), key=lambda f: f.path.as_posix()), diagnostics
+
+
+def read(path: Path, max_bytes: int) -> tuple[bytes | None, Diagnostic | None]:
+    """The file's bytes, or a diagnostic saying why they cannot be had."""
+    where = Location(str(path), 1, 1)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return None, Diagnostic("AS100", f"file is {size} bytes, over the {max_bytes}-byte limit", where)
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        return None, Diagnostic("AS100", f"cannot read file: {exc.strerror or exc}", where)
+    if len(data) > max_bytes:
+        return None, Diagnostic("AS100", f"file grew over the {max_bytes}-byte limit while read", where)
+    if b"\0" in data:
+        return None, Diagnostic("AS100", "file contains NUL bytes; not Python source", where)
+    return data, None

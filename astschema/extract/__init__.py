@@ -1,0 +1,95 @@
+"""Extract stage: from resolved module summaries to the model (`Database`s of `Table`s).
+
+The database of a table is decided as an import would decide it: by the base factory's
+argument (`DatabaseBase("x")`) where there is one, else by the module's `DATABASE_NAME`,
+else by the configured default database.
+"""
+
+from __future__ import annotations
+
+from .. import model, parse
+from ..resolve import ClassRef, Project
+from .declarative import Declarative
+from .tables import core_table, finalize, is_index_call, is_table_call, module_index
+from .values import Context, describe
+
+
+def extract(project: Project, modules: list[str]) -> tuple[list[model.Database], list]:
+    ctx = Context(project)
+    names: dict[str, str | None] = {}
+
+    def database_name(module: str) -> str | None:
+        """The module's static DATABASE_NAME, reporting a non-static one once."""
+        if module not in names:
+            names[module] = None
+            if "DATABASE_NAME" in project.symbols(module):
+                entry = project.symbols(module)["DATABASE_NAME"]
+                value = project.lookup(module, "DATABASE_NAME")
+                if isinstance(value, parse.Const) and isinstance(value.value, str):
+                    names[module] = value.value
+                else:
+                    ctx.report("AS103", f"DATABASE_NAME is not a static string ({describe(value)})", entry.loc)
+        return names[module]
+
+    def database_of_module(module: str) -> str:
+        return database_name(module) or project.config.default_database
+
+    declarative = Declarative(ctx, database_of_module)
+    core_tables = {}
+    for module in modules:
+        summary = project.summaries.get(module)
+        if summary is None or not summary.parsed:
+            continue
+        before = len(declarative.tables) + len(core_tables)
+        for info in summary.classes:
+            mapping = declarative.mapping(ClassRef(module, info.name, info))
+            base = mapping.base
+            declared = database_name(module)
+            if mapping.table is not None and base and base.database and declared and base.database != declared:
+                ctx.report(
+                    "AS104",
+                    f"DATABASE_NAME is {declared!r} but the base of {info.name} was made for {base.database!r}; "
+                    f"its table goes to {base.database!r}, as at import",
+                    info.loc,
+                )
+        for statement in [*(b.value for b in summary.bindings if b.value is not None), *summary.expressions]:
+            value = project.evaluate(statement, module)
+            if is_table_call(value):
+                table = core_table(declarative, value, module)
+                if table is not None:
+                    core_tables[value.loc] = table
+            elif is_index_call(value):
+                module_index(declarative, value, core_tables)
+        if len(declarative.tables) + len(core_tables) > before and database_name(module) is None:
+            if "DATABASE_NAME" not in project.symbols(module):
+                ctx.report(
+                    "AS102",
+                    f"module defines tables but no DATABASE_NAME; they go to {project.config.default_database!r}",
+                    parse_location(summary),
+                )
+
+    drafts = [*declarative.tables, *core_tables.values()]
+    drafts.sort(key=lambda d: (modules.index(d.module) if d.module in modules else len(modules), d.loc.line))
+    tables = finalize(declarative, drafts, core_tables)
+    databases = []
+    for name in sorted({t.database for t in tables}):
+        members = [t for t in tables if t.database == name]
+        conventions = {d.metadata.naming_convention for d in drafts if d.database == name and d.metadata.naming_convention}
+        if len(conventions) > 1:
+            ctx.report("AS204", f"tables of database {name!r} use different naming conventions; the first is used", None)
+        convention = next((d.metadata.naming_convention for d in drafts if d.database == name and d.metadata.naming_convention), ())
+        databases.append(
+            model.Database(
+                name=name,
+                tables=tuple(members),
+                naming_convention=convention,
+                modules=tuple(dict.fromkeys(t.module for t in members)),
+            )
+        )
+    return databases, ctx.diagnostics
+
+
+def parse_location(summary: parse.ModuleSummary):
+    from ..diagnostics import Location
+
+    return Location(summary.path, 1, 1)

@@ -1,0 +1,329 @@
+"""Columns, foreign keys, constraints and indexes from resolved calls.
+
+Works on one call at a time; where a column or key refers to a mapped class
+(`ForeignKey(User.id)`), the reference is kept as a `PendingRef` for the tables stage
+to settle once every table is known.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+
+import sqlalchemy
+
+from .. import parse, sqla
+from ..model import Column, Constraint, Index, SQLCall
+from ..resolve import ClassRef, Lib
+from .values import NOT_STATIC, Context, argument, column_type, constant, describe, is_type_value, kwargs_of, lib_kind, loc_of, python_enum, sql_value
+
+COLUMN_FACTORIES = (sqlalchemy.Column, sqlalchemy.orm.mapped_column)
+FOREIGN_KEY_OPTIONS = ("name", "ondelete", "onupdate", "deferrable", "initially", "use_alter", "match")
+
+
+@dataclass(frozen=True)
+class PendingRef:
+    """A column reference to settle later: a string "table.col", or a class attribute."""
+
+    text: str | None = None
+    cls: ClassRef | None = None
+    attribute: str | None = None
+    table_value: object = None  # a Core `Table(...)` call, for `table.c.col`
+
+
+@dataclass(frozen=True)
+class PendingForeignKey:
+    columns: tuple[str, ...]
+    targets: tuple[PendingRef, ...]
+    options: tuple[tuple[str, object], ...]
+    loc: object
+    constraint_name: str | None = None  # for ForeignKeyConstraint
+
+
+@dataclass
+class ColumnDraft:
+    column: Column
+    foreign_keys: list[PendingForeignKey]
+    type_from_foreign_key: bool = False
+
+
+def reference(value) -> PendingRef | None:
+    """What a column reference expression points at."""
+    if isinstance(value, parse.Const) and isinstance(value.value, str):
+        return PendingRef(text=value.value)
+    if isinstance(value, parse.Attribute):
+        inner = value.value
+        if isinstance(inner, ClassRef):
+            return PendingRef(cls=inner, attribute=value.attr)
+        # Model.__table__.c.col / table.c.col / Model.__table__.columns.col
+        if isinstance(inner, parse.Attribute) and inner.attr in ("c", "columns"):
+            table = inner.value
+            if isinstance(table, parse.Attribute) and table.attr == "__table__" and isinstance(table.value, ClassRef):
+                return PendingRef(cls=table.value, attribute=value.attr, text="__table__")
+            return PendingRef(table_value=table, attribute=value.attr)
+    return None
+
+
+def foreign_key(ctx: Context, call: parse.Call, column_key: str) -> PendingForeignKey | None:
+    kwargs = kwargs_of(call)
+    target = call.args[0] if call.args else kwargs.get("column")
+    ref = reference(target) if target is not None else None
+    if ref is None:
+        ctx.report("AS204", f"foreign key target is not static ({describe(target)}); key left out", call.loc)
+        return None
+    return PendingForeignKey((column_key,), (ref,), _options(ctx, kwargs, FOREIGN_KEY_OPTIONS), call.loc)
+
+
+def _options(ctx: Context, kwargs: dict, names) -> tuple:
+    options = []
+    for name in names:
+        if name in kwargs:
+            value = constant(kwargs[name])
+            if value is NOT_STATIC:
+                ctx.report("AS204", f"{name}= is not static; left out", loc_of(kwargs[name]))
+            else:
+                options.append((name, value))
+    return tuple(options)
+
+
+# -- columns ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """What a `Mapped[...]` (or SQLModel field) annotation says about a column."""
+
+    type_value: object  # the inner Python type, resolved
+    optional: bool
+
+
+def read_annotation(ctx: Context, value) -> Annotation | None:
+    """`Mapped[X]` / `Mapped[Optional[X]]` / `Mapped[X | None]` -> (X, optional)."""
+    if not isinstance(value, parse.Subscript) or sqla.resolve(value.value) is not sqlalchemy.orm.Mapped:
+        return None
+    return unwrap_optional(value.index[0] if value.index else None)
+
+
+def unwrap_optional(inner) -> Annotation:
+    optional = False
+    while True:
+        if isinstance(inner, parse.Subscript) and _qual(inner.value) in ("typing.Optional", "typing_extensions.Optional"):
+            inner, optional = inner.index[0], True
+        elif isinstance(inner, parse.Subscript) and _qual(inner.value) in ("typing.Union", "typing_extensions.Union"):
+            rest = [i for i in inner.index if not _is_none(i)]
+            optional = optional or len(rest) < len(inner.index)
+            inner = rest[0] if len(rest) == 1 else inner
+            if len(rest) != 1:
+                break
+        elif isinstance(inner, parse.BinOp) and inner.op == "BitOr":
+            if _is_none(inner.right):
+                inner, optional = inner.left, True
+            elif _is_none(inner.left):
+                inner, optional = inner.right, True
+            else:
+                break
+        elif isinstance(inner, parse.Subscript) and _qual(inner.value) in ("typing.Annotated", "typing_extensions.Annotated"):
+            inner = inner.index[0]
+        else:
+            break
+    return Annotation(inner, optional)
+
+
+def _qual(value) -> str | None:
+    return value.qualname if isinstance(value, Lib) else None
+
+
+def _is_none(value) -> bool:
+    return isinstance(value, parse.Const) and value.value is None
+
+
+def annotation_type(ctx: Context, annotation: Annotation, type_map, loc) -> SQLCall | None:
+    """The column type SQLAlchemy infers from an annotation, `type_annotation_map` first."""
+    inner = annotation.type_value
+    for key, type_value in type_map:
+        if key == inner:
+            return column_type(ctx, type_value, loc)
+    enum = python_enum(ctx, inner)
+    if enum is not None:
+        return SQLCall("sqlalchemy.Enum", (enum,))
+    python_type = sqla.PYTHON_TYPES.get(_qual(inner) or "")
+    sql_type = sqla.python_type_map().get(python_type) if python_type is not None else None
+    if sql_type is None:
+        ctx.report("AS201", f"no column type for annotation {describe(inner)}; built as NullType", loc)
+        return None
+    return SQLCall(sqla.public_name(type(sql_type), f"sqlalchemy.{type(sql_type).__name__}"))
+
+
+def column_call(value) -> bool:
+    return isinstance(value, parse.Call) and sqla.resolve(value.func) in COLUMN_FACTORIES
+
+
+def column(
+    ctx: Context,
+    call: parse.Call | None,
+    attribute: str | None,
+    annotation: Annotation | None = None,
+    type_map=(),
+    loc=None,
+) -> ColumnDraft | None:
+    """A column from `Column(...)` / `mapped_column(...)` (or a bare `Mapped[...]` when call is None)."""
+    args = list(call.args) if call is not None else []
+    kwargs = kwargs_of(call) if call is not None else {}
+    loc = call.loc if call is not None else loc
+    if call is not None and call.starred:
+        ctx.report("AS204", "column uses *args or **kwargs; only the static arguments are read", loc)
+    name = None
+    if args and isinstance(args[0], parse.Const) and isinstance(args[0].value, str):
+        name = args.pop(0).value
+    if "name" in kwargs:
+        name = constant(kwargs["name"])
+    name = name or attribute
+    if not isinstance(name, str):
+        ctx.report("AS204", "column name is not static; column left out", loc)
+        return None
+    key = constant(kwargs["key"]) if "key" in kwargs else name
+    type_value = kwargs.get("type_")
+    if type_value is None and args and is_type_value(ctx, args[0]):
+        type_value = args.pop(0)
+    foreign_keys, extras = [], []
+    for arg in args:
+        obj, kind = lib_kind(arg)
+        if obj is sqlalchemy.ForeignKey and isinstance(arg, parse.Call):
+            fk = foreign_key(ctx, arg, key)
+            if fk is not None:
+                foreign_keys.append(fk)
+        elif kind == "schema" or kind == "sql":
+            extra = argument(ctx, arg, f"column {name}")
+            if isinstance(extra, SQLCall):
+                extras.append(extra)
+        else:
+            ctx.report("AS204", f"column {name}: argument not understood ({describe(arg)}); left out", loc_of(arg, loc))
+
+    flags = {}
+    for flag in ("primary_key", "nullable", "unique", "index", "autoincrement", "comment"):
+        if flag in kwargs:
+            value = constant(kwargs[flag])
+            if value is NOT_STATIC:
+                ctx.report("AS204", f"column {name}: {flag}= is not static; SQLAlchemy's default assumed", loc_of(kwargs[flag], loc))
+            else:
+                flags[flag] = value
+    primary_key = bool(flags.get("primary_key", False))
+
+    if type_value is not None:
+        sql_type = column_type(ctx, type_value, loc)
+    elif annotation is not None:
+        sql_type = annotation_type(ctx, annotation, type_map, loc)
+    elif foreign_keys:
+        sql_type = None  # taken from the referenced column, as SQLAlchemy does
+    else:
+        sql_type = None
+        ctx.report("AS201", f"column {name} has no type; built as NullType", loc)
+
+    if "nullable" in flags:
+        nullable = bool(flags["nullable"])
+    elif annotation is not None and not primary_key:
+        nullable = annotation.optional
+    else:
+        nullable = not primary_key
+
+    server = {}
+    for option in ("server_default", "server_onupdate"):
+        if option in kwargs:
+            server[option] = sql_value(ctx, kwargs[option], f"column {name}: {option}")
+    return ColumnDraft(
+        Column(
+            name=name,
+            key=key,
+            type=sql_type,
+            nullable=nullable,
+            primary_key=primary_key,
+            unique=flags.get("unique"),
+            index=flags.get("index"),
+            autoincrement=flags.get("autoincrement", "auto"),
+            server_default=server.get("server_default"),
+            server_onupdate=server.get("server_onupdate"),
+            comment=flags.get("comment"),
+            extras=tuple(extras),
+            attribute=attribute,
+            location=loc,
+        ),
+        foreign_keys,
+        type_from_foreign_key=sql_type is None and type_value is None and annotation is None and bool(foreign_keys),
+    )
+
+
+def with_changes(draft: ColumnDraft, **changes) -> ColumnDraft:
+    return ColumnDraft(dataclasses.replace(draft.column, **changes), list(draft.foreign_keys), draft.type_from_foreign_key)
+
+
+# -- table-level items ---------------------------------------------------------------------
+
+
+def column_keys(ctx: Context, values, resolve_key, what: str, loc) -> tuple[str, ...] | None:
+    keys = []
+    for value in values:
+        ref = reference(value)
+        key = resolve_key(ref) if ref is not None else None
+        if key is None:
+            ctx.report("AS204", f"{what}: column reference not understood ({describe(value)}); left out", loc_of(value, loc))
+            return None
+        keys.append(key)
+    return tuple(keys)
+
+
+def table_item(ctx: Context, value, resolve_key):
+    """A constraint, index or foreign-key constraint from a `__table_args__` / `Table()` entry.
+
+    `resolve_key` maps a PendingRef to a column key of the table being built.
+    Returns Constraint, Index, PendingForeignKey, or None (reported).
+    """
+    obj = sqla.resolve(value.func) if isinstance(value, parse.Call) else sqla.MISSING
+    if not isinstance(value, parse.Call) or obj is sqla.MISSING:
+        ctx.report("AS204", f"table argument not understood ({describe(value)}); left out", loc_of(value))
+        return None
+    kwargs = kwargs_of(value)
+    name = constant(kwargs["name"]) if "name" in kwargs else None
+    name = None if name is NOT_STATIC else name
+    if obj is sqlalchemy.Index:
+        index_name = constant(value.args[0]) if value.args else None
+        expressions = value.args[1:]
+        keys = column_keys(ctx, expressions, resolve_key, f"index {index_name}", value.loc)
+        if keys is None or not isinstance(index_name, str | None):
+            return None
+        unique = constant(kwargs.get("unique", parse.Const(False, None)))
+        options = _dialect_options(ctx, kwargs)
+        return Index(index_name, keys, bool(unique), options, value.loc)
+    if obj in (sqlalchemy.UniqueConstraint, sqlalchemy.PrimaryKeyConstraint):
+        keys = column_keys(ctx, value.args, resolve_key, "constraint", value.loc)
+        if keys is None:
+            return None
+        kind = "unique" if obj is sqlalchemy.UniqueConstraint else "primary_key"
+        return Constraint(kind, name, keys, options=_options(ctx, kwargs, ("deferrable", "initially")), location=value.loc)
+    if obj is sqlalchemy.CheckConstraint:
+        sqltext = sql_value(ctx, value.args[0] if value.args else kwargs.get("sqltext"), "check constraint")
+        if isinstance(sqltext, SQLCall) and sqltext.target == "sqlalchemy.text" and sqltext.args:
+            sqltext = sqltext.args[0]
+        if not isinstance(sqltext, str):
+            return None
+        return Constraint("check", name, sqltext=sqltext, options=_options(ctx, kwargs, ("deferrable", "initially")), location=value.loc)
+    if obj is sqlalchemy.ForeignKeyConstraint:
+        if len(value.args) < 2 or not all(isinstance(a, parse.Seq) for a in value.args[:2]):
+            ctx.report("AS204", "ForeignKeyConstraint columns are not static; left out", value.loc)
+            return None
+        keys = column_keys(ctx, value.args[0].items, resolve_key, "foreign key", value.loc)
+        targets = [reference(t) for t in value.args[1].items]
+        if keys is None or None in targets:
+            ctx.report("AS204", "ForeignKeyConstraint targets are not static; left out", value.loc)
+            return None
+        options = _options(ctx, kwargs, FOREIGN_KEY_OPTIONS)
+        return PendingForeignKey(keys, tuple(targets), options, value.loc, constraint_name=name)
+    ctx.report("AS204", f"table argument {describe(value.func)} is not modelled; left out", value.loc)
+    return None
+
+
+def _dialect_options(ctx: Context, kwargs: dict) -> tuple:
+    return _options(ctx, kwargs, [k for k in kwargs if "_" in k and k.split("_", 1)[0] in DIALECTS])
+
+
+DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb", "mssql", "oracle")

@@ -1,0 +1,496 @@
+"""Declarative bases and mapped classes: which classes have tables, and what goes in them.
+
+Follows SQLAlchemy's declarative scan: a mapped class's own attributes come first (class
+variables and annotations merged in source order), then columns copied from mixins and
+abstract bases in MRO order; a subclass without a table name adds its columns to its
+parent's table (single-table inheritance).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sqlalchemy
+
+from .. import parse, sqla
+from ..resolve import ClassRef, FuncRef, Lib
+from .columns import ColumnDraft, column, column_call, read_annotation, unwrap_optional, with_changes
+from .values import NOT_STATIC, Context, constant, describe, kwargs_of, loc_of
+
+DECLARATIVE_BASE_FUNCTIONS = (sqlalchemy.orm.declarative_base, sqlalchemy.ext.declarative.declarative_base)
+DECLARATIVE_BASE_CLASSES = (sqlalchemy.orm.DeclarativeBase, sqlalchemy.orm.DeclarativeBaseNoMeta)
+DECLARED_ATTR = (sqlalchemy.orm.declared_attr, sqlalchemy.ext.declarative.declared_attr)
+
+
+@dataclass(frozen=True)
+class MetaInfo:
+    """The parts of a `MetaData(...)` that change DDL."""
+
+    naming_convention: tuple = ()
+    schema: str | None = None
+
+
+@dataclass(frozen=True)
+class BaseInfo:
+    style: str  # "declarative", "flask" or "sqlmodel"
+    database: str | None  # given by a base factory's argument
+    metadata: MetaInfo
+    type_map: tuple = ()  # (python type value, column type value) pairs
+    cls: ClassRef | None = None  # a base that is a class (its body may hold declared_attrs)
+
+
+@dataclass
+class TableDraft:
+    name: str
+    schema: str | None
+    database: str
+    module: str
+    class_name: str | None
+    loc: object
+    metadata: MetaInfo
+    columns: list[ColumnDraft] = field(default_factory=list)
+    items: list = field(default_factory=list)  # Constraint / Index / PendingForeignKey, in order
+    comment: str | None = None
+    options: tuple = ()
+    relationships: list = field(default_factory=list)
+    attributes: dict = field(default_factory=dict)  # mapped attribute name -> column key
+
+
+@dataclass
+class Mapping:
+    """What astschema knows of one class: its base, and the table its columns go to."""
+
+    base: BaseInfo | None
+    table: TableDraft | None = None  # own table, or the parent's for single-table inheritance
+    mapped: bool = False
+    abstract: bool = False
+
+
+class Declarative:
+    def __init__(self, ctx: Context, database_of_module):
+        self.ctx = ctx
+        self.project = ctx.project
+        self.database_of_module = database_of_module
+        self.tables: list[TableDraft] = []
+        self._mappings: dict[ClassRef, Mapping] = {}
+        self._bases: dict[object, BaseInfo | None] = {}
+
+    # -- bases -------------------------------------------------------------------------
+
+    def base_of(self, value) -> BaseInfo | None:
+        """The declarative base a class-base value is, if it is one."""
+        try:
+            hashable = hash(value) is not None
+        except TypeError:
+            hashable = False
+        if hashable and value in self._bases:
+            return self._bases[value]
+        info = self._base_of(value)
+        if hashable:
+            self._bases[value] = info
+        return info
+
+    def _base_of(self, value) -> BaseInfo | None:
+        if isinstance(value, parse.Call):
+            factory = _callable_name(value.func)
+            if factory in self.ctx.config.base_factories:
+                return self._factory_base(value, factory)
+            obj = sqla.resolve(value.func)
+            if obj in DECLARATIVE_BASE_FUNCTIONS:
+                kwargs = kwargs_of(value)
+                return BaseInfo("declarative", None, self.metadata_info(kwargs.get("metadata")), _type_map(kwargs))
+            if isinstance(value.func, parse.Attribute) and value.func.attr == "generate_base":
+                registry = value.func.value
+                if isinstance(registry, parse.Call) and sqla.resolve(registry.func) is sqlalchemy.orm.registry:
+                    kwargs = kwargs_of(registry)
+                    return BaseInfo("declarative", None, self.metadata_info(kwargs.get("metadata")), _type_map(kwargs))
+            return None
+        obj = sqla.resolve(value)
+        if obj is sqla.FLASK_MODEL:
+            db = _flask_db(value)
+            return BaseInfo("flask", None, self.metadata_info(kwargs_of(db).get("metadata") if db else None))
+        if obj is sqla.SQLMODEL:
+            return BaseInfo("sqlmodel", None, MetaInfo())
+        if isinstance(value, ClassRef):
+            return self._class_base(value)
+        return None
+
+    def _factory_base(self, call: parse.Call, factory: str) -> BaseInfo:
+        if factory == "get_database_base":
+            self.ctx.report("AS401", "get_database_base() is deprecated; use DatabaseBase() from core.database", call.loc)
+        argument = call.args[0] if call.args else next(iter(dict(call.kwargs).values()), None)
+        database = constant(argument) if argument is not None else NOT_STATIC
+        if not isinstance(database, str):
+            self.ctx.report(
+                "AS103",
+                f"the database name given to {factory}() is not a static string ({describe(argument)})",
+                loc_of(argument, call.loc),
+            )
+            database = None
+        return BaseInfo("declarative", database, MetaInfo())
+
+    def _class_base(self, cls: ClassRef) -> BaseInfo | None:
+        """A class that is itself a declarative base: `class Base(DeclarativeBase)` or `@as_declarative()`."""
+        bases = self.project.class_bases(cls)
+        decorated = [
+            d for d in (self.project.evaluate(d, cls.module) for d in cls.info.decorators)
+            if sqla.resolve(d.func if isinstance(d, parse.Call) else d) is sqlalchemy.orm.as_declarative
+        ]
+        if not decorated and not any(sqla.resolve(b) in DECLARATIVE_BASE_CLASSES for b in bases):
+            return None
+        body = {b.target: b for b in cls.info.body}
+        kwargs = kwargs_of(decorated[0]) if decorated and isinstance(decorated[0], parse.Call) else {}
+        metadata = kwargs.get("metadata")
+        type_map = _type_map(kwargs)
+        if "metadata" in body and body["metadata"].value is not None:
+            metadata = self.project.evaluate(body["metadata"].value, cls.module, cls)
+        if "type_annotation_map" in body and body["type_annotation_map"].value is not None:
+            mapping = self.project.evaluate(body["type_annotation_map"].value, cls.module, cls)
+            type_map = _type_map({"type_annotation_map": mapping})
+        if "registry" in body and body["registry"].value is not None:
+            registry = self.project.evaluate(body["registry"].value, cls.module, cls)
+            if isinstance(registry, parse.Call):
+                metadata = kwargs_of(registry).get("metadata", metadata)
+                type_map = _type_map(kwargs_of(registry)) or type_map
+        return BaseInfo("declarative", None, self.metadata_info(metadata), type_map, cls)
+
+    def metadata_info(self, value) -> MetaInfo:
+        if not isinstance(value, parse.Call) or sqla.resolve(value.func) is not sqlalchemy.MetaData:
+            if value is not None:
+                info = self.metadata_of_value(value)
+                if info is not None:
+                    return info
+            return MetaInfo()
+        kwargs = kwargs_of(value)
+        convention = ()
+        if "naming_convention" in kwargs:
+            pairs = kwargs["naming_convention"]
+            if isinstance(pairs, parse.Mapping):
+                converted = []
+                for key, template in pairs.items:
+                    key_value = constant(key)
+                    if key_value is NOT_STATIC:
+                        obj = sqla.resolve(key)
+                        key_value = sqla.public_name(obj, "") if obj is not sqla.MISSING else None
+                    template_value = constant(template)
+                    if not key_value or not isinstance(template_value, str):
+                        self.ctx.report("AS204", "naming convention entry is not static; left out", loc_of(template))
+                        continue
+                    converted.append((key_value, template_value))
+                convention = tuple(converted)
+            else:
+                self.ctx.report("AS204", "naming_convention is not a static dict; left out", value.loc)
+        schema = constant(kwargs["schema"]) if "schema" in kwargs else None
+        return MetaInfo(convention, schema if isinstance(schema, str) else None)
+
+    def metadata_of_value(self, value) -> MetaInfo | None:
+        """`Base.metadata`, `db.metadata`, or a MetaData call: the MetaInfo it carries."""
+        if isinstance(value, parse.Attribute) and value.attr == "metadata":
+            base = self.base_of(value.value)
+            if base is None and isinstance(value.value, ClassRef):
+                base = self.mapping(value.value).base
+            return base.metadata if base is not None else None
+        if sqla.resolve(value) is sqla.FLASK_METADATA:
+            db = _flask_db(value)
+            return self.metadata_info(kwargs_of(db).get("metadata") if db else None)
+        if isinstance(value, parse.Call) and sqla.resolve(value.func) is sqlalchemy.MetaData:
+            return self.metadata_info(value)
+        return None
+
+    def database_of_metadata(self, value, module: str) -> str:
+        if isinstance(value, parse.Attribute) and value.attr == "metadata":
+            base = self.base_of(value.value)
+            if base is None and isinstance(value.value, ClassRef):
+                base = self.mapping(value.value).base
+            if base is not None and base.database:
+                return base.database
+        return self.database_of_module(module)
+
+    # -- classes -----------------------------------------------------------------------
+
+    def mapping(self, cls: ClassRef) -> Mapping:
+        if cls not in self._mappings:
+            self._mappings[cls] = Mapping(None)  # guards hierarchy cycles
+            self._mappings[cls] = self._map(cls)
+        return self._mappings[cls]
+
+    def _map(self, cls: ClassRef) -> Mapping:
+        if self.base_of(cls) is not None:
+            return Mapping(self.base_of(cls))
+        mro = self.project.mro(cls)
+        base, parent, contributors = None, None, []
+        for entry in mro[1:]:
+            base = self.base_of(entry)
+            if base is not None:
+                break
+            if isinstance(entry, ClassRef):
+                entry_mapping = self.mapping(entry)
+                if entry_mapping.mapped and parent is None:
+                    parent = entry
+                elif not entry_mapping.mapped:
+                    contributors.append(entry)
+            elif isinstance(entry, parse.Unknown):
+                self.ctx.report("AS202", f"base class of {cls.name} not resolved: {entry.text}", entry.loc or cls.loc)
+        if base is None:
+            return Mapping(None)
+        if base.cls is not None:
+            contributors.append(base.cls)  # a base class's own columns are copied like a mixin's
+        body = {b.target: b for b in cls.info.body}
+        if "__abstract__" in body and constant(self._value(cls, body["__abstract__"])) is True:
+            return Mapping(base, abstract=True)
+        if base.style == "sqlmodel" and constant(dict(cls.info.keywords).get("table", parse.Const(False, None))) is not True:
+            return Mapping(base, abstract=True)  # a plain SQLModel: its fields go to table subclasses
+        # Mixins already applied to a mapped parent are not applied again.
+        if parent is not None:
+            inherited = set(self.project.mro(parent))
+            contributors = [c for c in contributors if c not in inherited]
+        return self._map_table(cls, base, parent, contributors)
+
+    def _value(self, cls: ClassRef, binding: parse.Binding):
+        return self.project.evaluate(binding.value, cls.module, cls) if binding.value is not None else None
+
+    def _map_table(self, cls, base, parent, contributors) -> Mapping:
+        own = [cls, *contributors]
+        attributes = self._attributes(own, base)
+        tablename = self._tablename(cls, base, parent, contributors, attributes)
+        parent_table = self.mapping(parent).table if parent is not None else None
+        if tablename is None and parent_table is not None:
+            self._add_columns(parent_table, attributes, base)  # single-table inheritance
+            return Mapping(base, parent_table, mapped=True)
+        if tablename is None:
+            return Mapping(base, mapped=True)  # reported by _tablename
+        table_args = self._table_args(own)
+        database = base.database or self.database_of_module(cls.module)
+        table = TableDraft(
+            name=tablename,
+            schema=base.metadata.schema,
+            database=database,
+            module=cls.module,
+            class_name=cls.name,
+            loc=cls.loc,
+            metadata=base.metadata,
+        )
+        self._add_columns(table, attributes, base)
+        self.apply_table_args(table, table_args, cls)
+        self.tables.append(table)
+        return Mapping(base, table, mapped=True)
+
+    def _attributes(self, classes, base: BaseInfo):
+        """(name, kind, payload, scope) for every attribute in declarative order."""
+        seen, result = set(), []
+        for cls in classes:
+            for name, binding, method in _ordered_attributes(cls.info):
+                if name in seen or (name.startswith("__") and name.endswith("__")):
+                    continue
+                seen.add(name)
+                result.append((name, binding, method, cls))
+        return result
+
+    def _add_columns(self, table: TableDraft, attributes, base: BaseInfo) -> None:
+        for name, binding, method, cls in attributes:
+            draft = self._attribute_column(table, name, binding, method, cls, base)
+            if draft is not None:
+                table.columns.append(draft)
+                table.attributes[name] = draft.column.key
+
+    def _attribute_column(self, table, name, binding, method, cls, base: BaseInfo) -> ColumnDraft | None:
+        if method is not None:
+            decorators = [self.project.evaluate(d, cls.module) for d in method.decorators]
+            if not any(_is_declared_attr(d) for d in decorators) or method.returns is None:
+                return None
+            value = self.project.evaluate(method.returns, cls.module, cls)
+            annotation = None
+        else:
+            value = self._value(cls, binding)
+            annotation = self.project.evaluate(binding.annotation, cls.module, cls) if binding.annotation else None
+        if base.style == "sqlmodel":
+            from .sqlmodel import field_column
+
+            return field_column(self.ctx, table, name, value, annotation, binding)
+        mapped = read_annotation(self.ctx, annotation) if annotation is not None else None
+        if column_call(value):
+            is_mapped_column = sqla.resolve(value.func) is sqlalchemy.orm.mapped_column
+            return column(self.ctx, value, name, mapped if is_mapped_column else None, base.type_map)
+        if value is None and mapped is not None:
+            return column(self.ctx, None, name, mapped, base.type_map, loc=binding.loc)
+        if isinstance(value, parse.Call) and sqla.resolve(value.func) is sqlalchemy.orm.relationship:
+            table.relationships.append((name, value))
+        return None
+
+    def _tablename(self, cls, base, parent, contributors, attributes) -> str | None:
+        body = {b.target: b for b in cls.info.body}
+        if "__tablename__" in body:
+            name = constant(self._value(cls, body["__tablename__"]))
+            if name is None:
+                return None
+            if isinstance(name, str):
+                return name
+            self.ctx.report("AS203", f"__tablename__ of {cls.name} is not a static string", body["__tablename__"].loc)
+            return None
+        for holder in [cls, *contributors, *([base.cls] if base.cls else [])]:
+            for method in holder.info.methods:
+                if method.name == "__tablename__":
+                    return self._generated_tablename(cls, holder, method)
+            if holder is not cls:
+                for binding in holder.info.body:
+                    if binding.target == "__tablename__":
+                        value = constant(self._value(holder, binding))
+                        if isinstance(value, str):
+                            return value
+        if base.style == "flask":
+            own_pk = any(_declares_primary_key(self, cls, a) for a in attributes)
+            if parent is None or own_pk:
+                return camel_to_snake(cls.name)
+            return None
+        if base.style == "sqlmodel":
+            return cls.name.lower()
+        if parent is None:
+            self.ctx.report("AS203", f"mapped class {cls.name} has no __tablename__", cls.loc)
+        return None
+
+    def _generated_tablename(self, cls, holder, method) -> str | None:
+        """`return cls.__name__.lower()` and friends: the common forms of a generated name."""
+        expr = method.returns
+        transforms = []
+        while isinstance(expr, parse.Call) and isinstance(expr.func, parse.Attribute) and not expr.args:
+            transforms.append(expr.func.attr)
+            expr = expr.func.value
+        if (
+            isinstance(expr, parse.Attribute)
+            and expr.attr == "__name__"
+            and isinstance(expr.value, parse.Name)
+            and set(transforms) <= {"lower", "upper"}
+        ):
+            name = cls.name
+            for transform in reversed(transforms):
+                name = getattr(name, transform)()
+            return name
+        if isinstance(expr, parse.Call) and isinstance(expr.func, parse.Name) and len(expr.args) == 1:
+            function = self.project.evaluate(expr.func, holder.module)
+            if isinstance(function, FuncRef) and _is_name_of_cls(expr.args[0]):
+                return camel_to_snake(cls.name)  # a helper that snake-cases cls.__name__
+        self.ctx.report("AS203", f"generated __tablename__ for {cls.name} is not a form astschema reads", method.loc)
+        return None
+
+    def _table_args(self, classes):
+        for cls in classes:
+            for binding in cls.info.body:
+                if binding.target == "__table_args__" and binding.value is not None:
+                    return self._value(cls, binding), cls
+            for method in cls.info.methods:
+                if method.name == "__table_args__" and method.returns is not None:
+                    return self.project.evaluate(method.returns, cls.module, cls), cls
+        return None, None
+
+    def apply_table_args(self, table: TableDraft, table_args, cls) -> None:
+        from .tables import add_items, apply_options
+
+        value, holder = table_args
+        if value is None:
+            return
+        items, options = [], None
+        if isinstance(value, parse.Mapping):
+            options = value
+        elif isinstance(value, parse.Seq):
+            items = list(value.items)
+            if items and isinstance(items[-1], parse.Mapping):
+                options = items.pop()
+        else:
+            self.ctx.report("AS204", f"__table_args__ of {holder.name} is not static; left out", loc_of(value, holder.loc))
+            return
+        add_items(self, table, items)
+        if options is not None:
+            apply_options(self.ctx, table, options)
+
+
+def _ordered_attributes(info: parse.ClassInfo):
+    """Class variables and annotations merged as SQLAlchemy merges them (source order)."""
+    variables: list[str] = []
+    annotations: list[str] = []
+    entries: dict[str, tuple] = {}
+    for line, kind, item in sorted(
+        [(b.loc.line, "binding", b) for b in info.body] + [(m.loc.line, "method", m) for m in info.methods],
+        key=lambda e: e[0],
+    ):
+        name = item.target if kind == "binding" else item.name
+        if kind == "method" or item.value is not None:
+            if name not in variables:
+                variables.append(name)
+        if kind == "binding" and item.annotation is not None and name not in annotations:
+            annotations.append(name)
+        binding, method = entries.get(name, (None, None))
+        entries[name] = (item, method) if kind == "binding" else (binding, item)
+        if kind == "binding" and binding is not None and binding.annotation is not None and item.annotation is None:
+            entries[name] = (parse.Binding(name, item.value, binding.annotation, item.loc), method)
+    for name in merge_lists_w_ordering(variables, annotations):
+        binding, method = entries[name]
+        yield name, binding if method is None else None, method
+
+
+def merge_lists_w_ordering(a: list, b: list) -> list:
+    """SQLAlchemy's own merge of `vars(cls)` and `__annotations__` orders."""
+    overlap = set(a).intersection(b)
+    result = []
+    current, other = iter(a), iter(b)
+    while True:
+        for element in current:
+            if element in overlap:
+                overlap.discard(element)
+                other, current = current, other
+                break
+            result.append(element)
+        else:
+            result.extend(other)
+            break
+    return result
+
+
+def camel_to_snake(name: str) -> str:
+    """Flask-SQLAlchemy's automatic table name."""
+    name = re.sub(r"((?<=[a-z0-9])[A-Z]|(?!^)[A-Z](?=[a-z]))", r"_\1", name)
+    return name.lower().lstrip("_")
+
+
+def _declares_primary_key(declarative: Declarative, cls, attribute) -> bool:
+    name, binding, method, holder = attribute
+    if holder is not cls or binding is None or binding.value is None:
+        return False
+    value = declarative._value(cls, binding)
+    return column_call(value) and constant(kwargs_of(value).get("primary_key", parse.Const(False, None))) is True
+
+
+def _is_declared_attr(value) -> bool:
+    func = value.func if isinstance(value, parse.Call) else value
+    while isinstance(func, parse.Attribute):  # declared_attr.directive, declared_attr.cascading
+        if sqla.resolve(func) in DECLARED_ATTR:
+            return True
+        func = func.value
+    return sqla.resolve(func) in DECLARED_ATTR
+
+
+def _is_name_of_cls(expr) -> bool:
+    return isinstance(expr, parse.Attribute) and expr.attr == "__name__" and isinstance(expr.value, parse.Name)
+
+
+def _callable_name(func) -> str | None:
+    if isinstance(func, (FuncRef, Lib, ClassRef)):
+        return func.name
+    if isinstance(func, parse.Attribute):
+        return func.attr
+    if isinstance(func, parse.Unknown) and func.text.startswith("'"):
+        return func.text.split("'")[1]
+    return None
+
+
+def _type_map(kwargs: dict) -> tuple:
+    mapping = kwargs.get("type_annotation_map")
+    if not isinstance(mapping, parse.Mapping):
+        return ()
+    return tuple((unwrap_optional(k).type_value, v) for k, v in mapping.items)
+
+
+def _flask_db(value):
+    while isinstance(value, parse.Attribute):
+        value = value.value
+    return value if isinstance(value, parse.Call) else None

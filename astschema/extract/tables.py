@@ -1,0 +1,249 @@
+"""Table-level pieces: `__table_args__` items and options, Core `Table(...)` calls,
+module-level `Index(...)`, and the final pass that settles references into model tables."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sqlalchemy
+
+from .. import model, parse, sqla
+from ..resolve import ClassRef
+from .columns import PendingForeignKey, PendingRef, column, column_call, table_item
+from .declarative import Declarative, TableDraft
+from .values import NOT_STATIC, Context, constant, describe, kwargs_of, loc_of
+
+IGNORED_TABLE_OPTIONS = {"extend_existing", "keep_existing", "useexisting", "info", "implicit_returning", "quote", "quote_schema", "listeners", "must_exist", "autoload_with", "autoload_replace", "include_columns", "prefixes"}
+
+
+def key_resolver(declarative: Declarative, table: TableDraft):
+    """Maps a column reference inside a table's own items to that table's column key."""
+
+    def resolve(ref: PendingRef) -> str | None:
+        keys = [c.column.key for c in table.columns]
+        if ref.cls is not None and ref.text != "__table__":
+            target = declarative.mapping(ref.cls).table
+            key = table.attributes.get(ref.attribute) if target is table else None
+        else:
+            key = ref.attribute if ref.text is None or ref.text == "__table__" else ref.text
+        if key in keys:
+            return key
+        by_name = [c.column.key for c in table.columns if c.column.name == key]
+        if by_name:
+            return by_name[0]
+        declarative.ctx.report("AS206", f"table {table.name} has no column {key!r}", table.loc)
+        return None
+
+    return resolve
+
+
+def add_items(declarative: Declarative, table: TableDraft, items) -> None:
+    resolve = key_resolver(declarative, table)
+    for value in items:
+        item = table_item(declarative.ctx, value, resolve)
+        if item is not None:
+            table.items.append(item)
+
+
+def apply_options(ctx: Context, table: TableDraft, options: parse.Mapping) -> None:
+    extra = []
+    for key_value, value_value in options.items:
+        key = constant(key_value)
+        value = constant(value_value)
+        if not isinstance(key, str):
+            ctx.report("AS204", "table option name is not static; left out", loc_of(key_value, table.loc))
+        elif key in IGNORED_TABLE_OPTIONS:
+            continue
+        elif value is NOT_STATIC:
+            ctx.report("AS204", f"table option {key} is not static; left out", loc_of(value_value, table.loc))
+        elif key == "schema":
+            table.schema = value
+        elif key == "comment":
+            table.comment = value
+        elif "_" in key and key.split("_", 1)[0] in ("sqlite", "postgresql", "mysql", "mariadb", "mssql", "oracle"):
+            extra.append((key, value))
+        else:
+            ctx.report("AS204", f"table option {key} is not modelled; left out", loc_of(value_value, table.loc))
+    table.options = tuple(table.options) + tuple(extra)
+
+
+def core_table(declarative: Declarative, call: parse.Call, module: str) -> TableDraft | None:
+    """`Table("name", metadata, Column(...), ..., schema=...)` (or Flask's `db.Table("name", ...)`)."""
+    ctx = declarative.ctx
+    flask = sqla.resolve(call.func) is sqla.FLASK_TABLE
+    args = list(call.args)
+    name = constant(args.pop(0)) if args else None
+    if not isinstance(name, str):
+        ctx.report("AS203", "Table() name is not a static string; table left out", call.loc)
+        return None
+    if flask:
+        database = declarative.database_of_module(module)
+        metadata = declarative.metadata_of_value(parse.Attribute(call.func.value, "metadata", call.loc))
+    else:
+        metadata_value = args.pop(0) if args else None
+        database = declarative.database_of_metadata(metadata_value, module)
+        metadata = declarative.metadata_of_value(metadata_value) if metadata_value is not None else None
+    metadata = metadata or declarative.metadata_info(None)
+    table = TableDraft(name, metadata.schema, database, module, None, call.loc, metadata)
+    items = []
+    for arg in args:
+        if column_call(arg):
+            draft = column(ctx, arg, None)
+            if draft is not None:
+                table.columns.append(draft)
+                table.attributes[draft.column.key] = draft.column.key
+        else:
+            items.append(arg)
+    add_items(declarative, table, items)
+    kwargs = kwargs_of(call)
+    apply_options(ctx, table, parse.Mapping(tuple((parse.Const(k, None), v) for k, v in kwargs.items()), call.loc))
+    return table
+
+
+def module_index(declarative: Declarative, call: parse.Call, core_tables: dict) -> None:
+    """`Index("ix", Model.col, ...)` after the class: it attaches to the column's table."""
+    from .columns import reference
+
+    refs = [reference(a) for a in call.args[1:]]
+    target = None
+    for ref in refs:
+        if ref is not None and ref.cls is not None:
+            target = declarative.mapping(ref.cls).table
+        elif ref is not None and isinstance(ref.table_value, parse.Call):
+            target = core_tables.get(ref.table_value.loc)
+        if target is not None:
+            break
+    if target is None:
+        declarative.ctx.report("AS204", "Index() refers to no known table column; left out", call.loc)
+        return
+    add_items(declarative, target, [call])
+
+
+# -- settling references ---------------------------------------------------------------------
+
+
+def finalize(declarative: Declarative, drafts: list[TableDraft], core_tables: dict) -> list[model.Table]:
+    ctx = declarative.ctx
+    by_name: dict[str, list[TableDraft]] = {}
+    for draft in drafts:
+        by_name.setdefault(_fullname(draft), []).append(draft)
+
+    def target_of(ref: PendingRef, owner: TableDraft):
+        """(table fullname, column key) a reference points at, or None."""
+        if ref.cls is not None:
+            target = declarative.mapping(ref.cls).table
+            if target is None:
+                return None
+            key = ref.attribute if ref.text == "__table__" else target.attributes.get(ref.attribute, ref.attribute)
+            return _fullname(target), key
+        if ref.table_value is not None:
+            target = core_tables.get(getattr(ref.table_value, "loc", None))
+            return (_fullname(target), ref.attribute) if target is not None else None
+        parts = ref.text.split(".")
+        if len(parts) < 2:
+            return None
+        return ".".join(parts[:-1]), parts[-1]
+
+    def settle(fk: PendingForeignKey, owner: TableDraft) -> model.ForeignKey | None:
+        targets = [target_of(ref, owner) for ref in fk.targets]
+        if None in targets or len({t[0] for t in targets}) != 1:
+            ctx.report("AS302", f"foreign key target of {owner.name} could not be resolved", fk.loc)
+            return None
+        options = dict(fk.options)
+        if fk.constraint_name is not None:
+            options["name"] = fk.constraint_name
+        return model.ForeignKey(
+            columns=fk.columns,
+            target_table=targets[0][0],
+            target_columns=tuple(t[1] for t in targets),
+            location=fk.loc,
+            **options,
+        )
+
+    def column_type_from(fk: model.ForeignKey, owner: TableDraft, seen: set):
+        candidates = by_name.get(fk.target_table, [])
+        candidates = sorted(candidates, key=lambda d: d.database != owner.database)
+        for target in candidates:
+            for target_column in target.columns:
+                if target_column.column.key == fk.target_columns[0]:
+                    if target_column.type_from_foreign_key and id(target_column) not in seen:
+                        seen.add(id(target_column))
+                        return column_type_from(
+                            next(iter(_settled(target_column, target))), target, seen
+                        ) if target_column.foreign_keys else None
+                    return target_column.column.type
+        return None
+
+    settled_cache: dict[int, list[model.ForeignKey]] = {}
+
+    def _settled(column_draft, owner):
+        if id(column_draft) not in settled_cache:
+            settled_cache[id(column_draft)] = [
+                fk for fk in (settle(p, owner) for p in column_draft.foreign_keys) if fk is not None
+            ]
+        return settled_cache[id(column_draft)]
+
+    tables = []
+    for draft in drafts:
+        columns = []
+        for column_draft in draft.columns:
+            foreign_keys = tuple(_settled(column_draft, draft))
+            changes = {"foreign_keys": foreign_keys}
+            if column_draft.type_from_foreign_key and foreign_keys:
+                changes["type"] = column_type_from(foreign_keys[0], draft, {id(column_draft)})
+                if changes["type"] is None:
+                    ctx.report(
+                        "AS201",
+                        f"column {column_draft.column.name}: type of {foreign_keys[0].target} unknown; built as NullType",
+                        column_draft.column.location,
+                    )
+            columns.append(dataclasses.replace(column_draft.column, **changes))
+        constraints, indexes = [], []
+        for item in draft.items:
+            if isinstance(item, PendingForeignKey):
+                fk = settle(item, draft)
+                if fk is not None:
+                    constraints.append(model.Constraint("foreign_key", fk.name, fk.columns, foreign_key=fk, location=fk.location))
+            elif isinstance(item, model.Index):
+                indexes.append(item)
+            else:
+                constraints.append(item)
+        tables.append(
+            model.Table(
+                name=draft.name,
+                database=draft.database,
+                columns=tuple(columns),
+                schema=draft.schema,
+                constraints=tuple(constraints),
+                indexes=tuple(indexes),
+                comment=draft.comment,
+                options=tuple(draft.options),
+                relationships=tuple(_relationship(name, call) for name, call in draft.relationships),
+                module=draft.module,
+                class_name=draft.class_name,
+                location=draft.loc,
+            )
+        )
+    return tables
+
+
+def _relationship(name: str, call: parse.Call) -> model.Relationship:
+    target = call.args[0] if call.args else kwargs_of(call).get("argument")
+    if isinstance(target, ClassRef):
+        text = target.name
+    else:
+        value = constant(target) if target is not None else NOT_STATIC
+        text = value if isinstance(value, str) else describe(target)
+    return model.Relationship(name, text, call.loc)
+
+
+def _fullname(draft: TableDraft) -> str:
+    return f"{draft.schema}.{draft.name}" if draft.schema else draft.name
+
+
+def is_table_call(value) -> bool:
+    return isinstance(value, parse.Call) and sqla.resolve(value.func) in (sqlalchemy.Table, sqla.FLASK_TABLE)
+
+
+def is_index_call(value) -> bool:
+    return isinstance(value, parse.Call) and sqla.resolve(value.func) is sqlalchemy.Index

@@ -1,0 +1,210 @@
+"""Model stage: the schema as plain frozen dataclasses, each part with its source location.
+
+This is the one shape every later stage reads.  Values that SQLAlchemy would build from
+calls (types, server defaults, sequences) are kept as `SQLCall`s: the dotted name of a
+SQLAlchemy callable and static arguments, which `build` replays on the real library.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from .diagnostics import Diagnostic, Location
+
+# The version of the JSON shape written by `dump`; bump on any incompatible change.
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SQLCall:
+    """`target(*args, **kwargs)`: a SQLAlchemy type, schema item or SQL function, static args."""
+
+    target: str  # e.g. "sqlalchemy.String", "sqlalchemy.func.now"
+    args: tuple = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+    def __str__(self) -> str:
+        parts = [_render(a) for a in self.args] + [f"{k}={_render(v)}" for k, v in self.kwargs]
+        name = self.target.removeprefix("sqlalchemy.").removeprefix("dialects.")
+        return f"{name}({', '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class PyEnum:
+    """A Python `enum.Enum` class of the scanned tree, by name and members (for `Enum(cls)`)."""
+
+    name: str
+    members: tuple[tuple[str, Any], ...]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _render(value) -> str:
+    return repr(value) if isinstance(value, (str, bytes)) else str(value)
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: tuple[str, ...]  # keys of the referring columns
+    target_table: str  # "table" or "schema.table"
+    target_columns: tuple[str, ...]
+    name: str | None = None
+    ondelete: str | None = None
+    onupdate: str | None = None
+    deferrable: bool | None = None
+    initially: str | None = None
+    use_alter: bool = False
+    match: str | None = None
+    location: Location | None = None
+
+    @property
+    def target(self) -> str:
+        return ", ".join(f"{self.target_table}.{c}" for c in self.target_columns)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    key: str
+    type: SQLCall | None  # None only where nothing could be known (built as NullType)
+    nullable: bool
+    primary_key: bool = False
+    unique: bool | None = None
+    index: bool | None = None
+    autoincrement: Any = "auto"
+    server_default: Any = None  # str or SQLCall
+    server_onupdate: Any = None
+    comment: str | None = None
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    extras: tuple[SQLCall, ...] = ()  # Sequence, Identity, Computed, FetchedValue...
+    attribute: str | None = None  # the mapped attribute name, when it differs or matters
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Constraint:
+    kind: str  # "primary_key", "unique", "check" or "foreign_key"
+    name: str | None = None
+    columns: tuple[str, ...] = ()
+    sqltext: str | None = None  # check constraints
+    foreign_key: ForeignKey | None = None
+    options: tuple[tuple[str, Any], ...] = ()
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str | None
+    columns: tuple[Any, ...]  # column keys, or SQLCall expressions
+    unique: bool = False
+    options: tuple[tuple[str, Any], ...] = ()
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """An ORM `relationship()`: recorded for the graph of references; it has no DDL."""
+
+    attribute: str
+    target: str
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    database: str
+    columns: tuple[Column, ...]
+    schema: str | None = None
+    constraints: tuple[Constraint, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    comment: str | None = None
+    options: tuple[tuple[str, Any], ...] = ()  # dialect keyword arguments such as sqlite_autoincrement
+    relationships: tuple[Relationship, ...] = ()
+    module: str = ""
+    class_name: str | None = None
+    location: Location | None = None
+
+    @property
+    def fullname(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+    def column(self, key: str) -> Column | None:
+        return next((c for c in self.columns if c.key == key), None)
+
+
+@dataclass(frozen=True)
+class Database:
+    name: str
+    tables: tuple[Table, ...]
+    naming_convention: tuple[tuple[str, str], ...] = ()
+    modules: tuple[str, ...] = ()
+
+    def table(self, fullname: str) -> Table | None:
+        return next((t for t in self.tables if t.fullname == fullname), None)
+
+
+@dataclass(frozen=True)
+class Schema:
+    databases: tuple[Database, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
+    _metadata: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def database(self, name: str) -> Database:
+        for database in self.databases:
+            if database.name == name:
+                return database
+        raise KeyError(name)
+
+    def metadata(self, name: str):
+        """A `sqlalchemy.MetaData` holding this database's tables, built once."""
+        if name not in self._metadata:
+            from .build import build_metadata
+
+            self._metadata[name] = build_metadata(self.database(name))
+        return self._metadata[name]
+
+    def to_json(self) -> dict:
+        return {
+            "format_version": FORMAT_VERSION,
+            "databases": [to_json(d) for d in self.databases],
+            "diagnostics": [
+                {
+                    "code": d.code,
+                    "name": d.name,
+                    "severity": d.severity.value,
+                    "message": d.message,
+                    "location": to_json(d.location),
+                }
+                for d in self.diagnostics
+            ],
+        }
+
+
+_PAIR_FIELDS = {"kwargs", "options", "naming_convention", "members"}
+
+
+def to_json(value, name: str = ""):
+    """Plain JSON data for any model value; pairs become objects, calls become {call, args}."""
+    if isinstance(value, SQLCall):
+        return {"call": value.target, "args": to_json(value.args), "kwargs": to_json(value.kwargs, "kwargs")}
+    if isinstance(value, PyEnum):
+        return {"enum": value.name, "members": to_json(value.members, "members")}
+    if isinstance(value, Location):
+        return {"path": value.path, "line": value.line, "col": value.col}
+    if dataclasses.is_dataclass(value):
+        return {
+            f.name: to_json(getattr(value, f.name), f.name)
+            for f in dataclasses.fields(value)
+            if not f.name.startswith("_")
+        }
+    if isinstance(value, tuple):
+        if name in _PAIR_FIELDS:
+            return {str(k): to_json(v) for k, v in value}
+        return [to_json(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value

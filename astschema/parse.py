@@ -1,0 +1,404 @@
+"""Parse stage: one libcst pass per file into a plain, cross-file-free module summary.
+
+The summary keeps only what a schema can depend on: imports, module-level bindings and
+expression statements, and classes (bases, keywords, decorators, body bindings, methods that
+plainly return something).  Expressions become a small frozen IR (`Expr`); nothing is ever
+evaluated, so a summary is a pure function of the file's bytes and path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from .diagnostics import Diagnostic, Location
+
+# Deeper expressions become Unknown: no input can make the IR walk exhaust the stack.
+MAX_DEPTH = 60
+# Folded string constants longer than this stay Unknown ("x" * 10**10 costs nothing).
+MAX_CONST = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: object
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    id: str
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    value: "Expr"
+    attr: str
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    func: "Expr"
+    args: tuple["Expr", ...]
+    kwargs: tuple[tuple[str, "Expr"], ...]
+    loc: Location
+    starred: bool = False  # *args or **kwargs present: the argument list is not fully known
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    kind: str  # "tuple", "list" or "set"
+    items: tuple["Expr", ...]
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    items: tuple[tuple["Expr", "Expr"], ...]
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Subscript:
+    value: "Expr"
+    index: tuple["Expr", ...]
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp:
+    op: str
+    left: "Expr"
+    right: "Expr"
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """An expression astschema does not model (lambda, comprehension, f-string with names...)."""
+
+    text: str
+    loc: Location
+
+
+Expr = Union[Const, Name, Attribute, Call, Seq, Mapping, Subscript, BinOp, Unknown]
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    local: str  # the name bound in the importing module
+    module: str  # absolute or relative ("." prefixes) module path
+    name: str | None  # None for `import x.y`, which binds the module itself
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """`target = value`, `target: annotation = value` or a bare `target: annotation`."""
+
+    target: str
+    value: Expr | None
+    annotation: Expr | None
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    name: str
+    decorators: tuple[Expr, ...]
+    returns: Expr | None  # the expression of a body that is just `return <expr>` (docstring allowed)
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class ClassInfo:
+    name: str
+    bases: tuple[Expr, ...]
+    keywords: tuple[tuple[str, Expr], ...]
+    decorators: tuple[Expr, ...]
+    body: tuple[Binding, ...]
+    methods: tuple[Method, ...]
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleSummary:
+    path: str
+    module: str
+    is_package: bool
+    imports: tuple[Import, ...] = ()
+    bindings: tuple[Binding, ...] = ()
+    classes: tuple[ClassInfo, ...] = ()
+    functions: tuple[Method, ...] = ()
+    expressions: tuple[Expr, ...] = ()  # module-level expression statements, e.g. Index(...)
+    diagnostics: tuple[Diagnostic, ...] = ()
+    parsed: bool = True
+
+
+def parse_source(source: bytes, path: str, module: str, is_package: bool = False) -> ModuleSummary:
+    """Parse one file's bytes. Never raises for bad input: problems become diagnostics."""
+    try:
+        tree = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        loc = Location(path, exc.raw_line, exc.raw_column + 1)
+        return _failed(path, module, is_package, "AS101", f"cannot parse: {exc.message}", loc)
+    except RecursionError:
+        return _failed(path, module, is_package, "AS101", "cannot parse: nesting too deep", None)
+    except Exception as exc:  # bad encodings and the like; libcst raises several types
+        return _failed(path, module, is_package, "AS101", f"cannot parse: {exc}", None)
+    wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
+    try:
+        positions = wrapper.resolve(PositionProvider)
+        collector = _Collector(path, positions)
+        collector.module_body(tree.body)
+    except RecursionError:
+        return _failed(path, module, is_package, "AS101", "cannot read: nesting too deep", None)
+    return ModuleSummary(
+        path=path,
+        module=module,
+        is_package=is_package,
+        imports=tuple(collector.imports),
+        bindings=tuple(collector.bindings),
+        classes=tuple(collector.classes),
+        functions=tuple(collector.functions),
+        expressions=tuple(collector.expressions),
+    )
+
+
+def _failed(path, module, is_package, code, message, loc) -> ModuleSummary:
+    return ModuleSummary(
+        path=path,
+        module=module,
+        is_package=is_package,
+        diagnostics=(Diagnostic(code, message, loc or Location(path, 1, 1)),),
+        parsed=False,
+    )
+
+
+@dataclass
+class _Collector:
+    path: str
+    positions: object
+    imports: list[Import] = field(default_factory=list)
+    bindings: list[Binding] = field(default_factory=list)
+    classes: list[ClassInfo] = field(default_factory=list)
+    functions: list[Method] = field(default_factory=list)
+    expressions: list[Expr] = field(default_factory=list)
+
+    def loc(self, node: cst.CSTNode) -> Location:
+        start = self.positions[node].start
+        return Location(self.path, start.line, start.column + 1)
+
+    # -- statements -------------------------------------------------------------------------
+
+    def module_body(self, body) -> None:
+        for stmt in body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    self.small_statement(small)
+            elif isinstance(stmt, cst.ClassDef):
+                self.classes.append(self.class_def(stmt))
+            elif isinstance(stmt, cst.FunctionDef):
+                self.functions.append(self.method(stmt))
+            elif isinstance(stmt, cst.If):
+                # `if TYPE_CHECKING:` and version switches: the first branch is what tools see.
+                self.module_body(stmt.body.body)
+            elif isinstance(stmt, cst.Try):
+                # `try: from a import X / except ImportError: X = None`: the try body wins.
+                self.module_body(stmt.body.body)
+
+    def small_statement(self, small) -> None:
+        if isinstance(small, cst.Import):
+            for alias in small.names:
+                dotted = _dotted(alias.name)
+                if alias.asname is not None:
+                    local = alias.asname.name.value
+                    self.imports.append(Import(local, dotted, None, self.loc(small)))
+                else:
+                    root = dotted.split(".")[0]  # `import a.b` binds `a`; a.b is reached through it
+                    self.imports.append(Import(root, root, None, self.loc(small)))
+        elif isinstance(small, cst.ImportFrom):
+            if isinstance(small.names, cst.ImportStar):
+                return
+            level = "." * len(small.relative)
+            module = level + (_dotted(small.module) if small.module is not None else "")
+            for alias in small.names:
+                name = _dotted(alias.name)
+                local = alias.asname.name.value if alias.asname is not None else name
+                self.imports.append(Import(local, module, name, self.loc(small)))
+        else:
+            binding = self.binding(small)
+            if binding is not None:
+                self.bindings.append(binding)
+            elif isinstance(small, cst.Expr):
+                self.expressions.append(self.expr(small.value))
+
+    def binding(self, small) -> Binding | None:
+        if isinstance(small, cst.Assign):
+            value = self.expr(small.value)
+            targets = [t.target for t in small.targets if isinstance(t.target, cst.Name)]
+            if targets:
+                return Binding(targets[0].value, value, None, self.loc(small))
+        elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+            value = self.expr(small.value) if small.value is not None else None
+            return Binding(small.target.value, value, self.expr(small.annotation.annotation), self.loc(small))
+        return None
+
+    def class_def(self, node: cst.ClassDef) -> ClassInfo:
+        body: list[Binding] = []
+        methods: list[Method] = []
+        for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    binding = self.binding(small)
+                    if binding is not None:
+                        body.append(binding)
+            elif isinstance(stmt, cst.FunctionDef):
+                methods.append(self.method(stmt))
+        if isinstance(node.body, cst.SimpleStatementSuite):
+            for small in node.body.body:
+                binding = self.binding(small)
+                if binding is not None:
+                    body.append(binding)
+        bases = tuple(self.expr(a.value) for a in node.bases if a.star == "")
+        keywords = tuple((a.keyword.value, self.expr(a.value)) for a in node.keywords if a.keyword is not None)
+        return ClassInfo(
+            name=node.name.value,
+            bases=bases,
+            keywords=keywords,
+            decorators=tuple(self.expr(d.decorator) for d in node.decorators),
+            body=tuple(body),
+            methods=tuple(methods),
+            loc=self.loc(node.name),
+        )
+
+    def method(self, node: cst.FunctionDef) -> Method:
+        returns = None
+        statements = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else []
+        if isinstance(node.body, cst.SimpleStatementSuite):
+            statements = [cst.SimpleStatementLine(body=node.body.body)]
+        if statements and _is_docstring(statements[0]):
+            statements = statements[1:]
+        if len(statements) == 1 and isinstance(statements[0], cst.SimpleStatementLine):
+            smalls = statements[0].body
+            if len(smalls) == 1 and isinstance(smalls[0], cst.Return) and smalls[0].value is not None:
+                returns = self.expr(smalls[0].value)
+        return Method(
+            name=node.name.value,
+            decorators=tuple(self.expr(d.decorator) for d in node.decorators),
+            returns=returns,
+            loc=self.loc(node.name),
+        )
+
+    # -- expressions ------------------------------------------------------------------------
+
+    def expr(self, node: cst.BaseExpression, depth: int = 0) -> Expr:
+        loc = self.loc(node)
+        if depth > MAX_DEPTH:
+            return Unknown("expression nested too deeply", loc)
+        d = depth + 1
+        if isinstance(node, cst.Name):
+            return Name(node.value, loc)
+        if isinstance(node, cst.Attribute):
+            return Attribute(self.expr(node.value, d), node.attr.value, loc)
+        if isinstance(node, cst.Call):
+            args, kwargs, starred = [], [], False
+            for arg in node.args:
+                if arg.star:
+                    starred = True
+                elif arg.keyword is not None:
+                    kwargs.append((arg.keyword.value, self.expr(arg.value, d)))
+                else:
+                    args.append(self.expr(arg.value, d))
+            return Call(self.expr(node.func, d), tuple(args), tuple(kwargs), loc, starred)
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+            return self.string(node, loc)
+        if isinstance(node, cst.Integer):
+            return Const(_int(node.value), loc)
+        if isinstance(node, cst.Float):
+            return Const(float(node.value.replace("_", "")), loc)
+        if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+            kind = {cst.Tuple: "tuple", cst.List: "list", cst.Set: "set"}[type(node)]
+            if any(isinstance(e, cst.StarredElement) for e in node.elements):
+                return Unknown("starred element", loc)
+            return Seq(kind, tuple(self.expr(e.value, d) for e in node.elements), loc)
+        if isinstance(node, cst.Dict):
+            items = []
+            for element in node.elements:
+                if not isinstance(element, cst.DictElement):
+                    return Unknown("dict unpacking", loc)
+                items.append((self.expr(element.key, d), self.expr(element.value, d)))
+            return Mapping(tuple(items), loc)
+        if isinstance(node, cst.Subscript):
+            index = []
+            for element in node.slice:
+                if not isinstance(element.slice, cst.Index):
+                    return Unknown("slice", loc)
+                index.append(self.expr(element.slice.value, d))
+            return Subscript(self.expr(node.value, d), tuple(index), loc)
+        if isinstance(node, cst.BinaryOperation):
+            op = type(node.operator).__name__
+            return _fold(BinOp(op, self.expr(node.left, d), self.expr(node.right, d), loc))
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            operand = self.expr(node.expression, d)
+            if isinstance(operand, Const) and type(operand.value) in (int, float):
+                return Const(-operand.value, loc)
+        return Unknown(type(node).__name__, loc)
+
+    def string(self, node, loc: Location) -> Expr:
+        if isinstance(node, cst.FormattedString):
+            if any(isinstance(p, cst.FormattedStringExpression) for p in node.parts):
+                return Unknown("f-string with substitutions", loc)
+            return Const("".join(p.value for p in node.parts), loc)
+        if isinstance(node, cst.ConcatenatedString):
+            left, right = self.string(node.left, loc), self.string(node.right, loc)
+            return _fold(BinOp("Add", left, right, loc))
+        try:
+            return Const(node.evaluated_value, loc)
+        except Exception:  # malformed escapes: libcst evaluates literals with ast
+            return Unknown("string literal", loc)
+
+
+def _fold(expr: BinOp) -> Expr:
+    """Fold `"a" + "b"` (strings only, size-capped); everything else stays a BinOp."""
+    left, right = expr.left, expr.right
+    if (
+        expr.op == "Add"
+        and isinstance(left, Const)
+        and isinstance(right, Const)
+        and type(left.value) is type(right.value)
+        and isinstance(left.value, (str, bytes))
+    ):
+        if len(left.value) + len(right.value) > MAX_CONST:
+            return Unknown("constant too large", expr.loc)
+        return Const(left.value + right.value, expr.loc)
+    return expr
+
+
+def _int(text: str) -> int | str:
+    try:
+        return int(text.replace("_", ""), 0)
+    except ValueError:  # e.g. "0777" (Python 2 octal) never gets here as libcst rejects it
+        return text
+
+
+def _dotted(node) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _is_docstring(stmt) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )

@@ -1,0 +1,283 @@
+"""Resolve stage: joins module summaries and follows names to what they denote.
+
+`Project.evaluate` turns a parsed expression into the same IR with every name replaced by
+what it refers to: a constant, a class or function of a scanned module (`ClassRef`,
+`FuncRef`), a scanned module (`ModuleRef`), or an object of a library outside the tree
+(`Lib("sqlalchemy.String")`).  Support modules are found on disk under the scan roots and
+parsed on demand, never imported.  What cannot be followed becomes `Unknown`, never a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import parse
+from .diagnostics import Diagnostic, Location
+from .discover import read
+from .parse import Attribute, BinOp, Call, ClassInfo, Const, Mapping, Method, Name, Seq, Subscript, Unknown
+
+BUILTINS = frozenset(
+    "int float bool str bytes dict list tuple set frozenset object type bytearray complex".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Lib:
+    """Something defined outside the scanned tree, by its dotted import path."""
+
+    qualname: str
+    loc: Location | None = field(default=None, compare=False)
+
+    @property
+    def name(self) -> str:
+        return self.qualname.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleRef:
+    module: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClassRef:
+    module: str
+    name: str
+    info: ClassInfo = field(compare=False, repr=False)
+
+    @property
+    def loc(self) -> Location:
+        return self.info.loc
+
+
+@dataclass(frozen=True, slots=True)
+class FuncRef:
+    module: str
+    name: str
+    info: Method = field(compare=False, repr=False)
+
+
+Value = object  # parse IR nodes (Names resolved away) plus the four reference types above
+
+
+class Project:
+    """All summaries of one scan, with lookups across modules."""
+
+    def __init__(self, roots, config):
+        self.roots = [Path(r).resolve() for r in dict.fromkeys(roots)]
+        self.config = config
+        self.summaries: dict[str, parse.ModuleSummary | None] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self._symbols: dict[str, dict[str, object]] = {}
+        self._values: dict[tuple[str, str], Value] = {}
+        self._busy: set[tuple[str, str]] = set()
+
+    # -- modules ------------------------------------------------------------------------
+
+    def add(self, path: Path, module: str, is_package: bool, data: bytes) -> parse.ModuleSummary:
+        summary = parse.parse_source(data, str(path), module, is_package)
+        self.summaries[module] = summary
+        self.diagnostics.extend(summary.diagnostics)
+        return summary
+
+    def module(self, name: str) -> parse.ModuleSummary | None:
+        """The summary of a module of the scanned tree, parsing it on first use."""
+        if name in self.summaries:
+            return self.summaries[name]
+        self.summaries[name] = None  # also stops import cycles
+        relative = Path(*name.split(".")) if name else None
+        for root in self.roots if relative else ():
+            for candidate, is_package in ((root / relative / "__init__.py", True), (root / f"{relative}.py", False)):
+                if not candidate.is_file():
+                    continue
+                if not self.config.follow_symlinks and not candidate.resolve().is_relative_to(root):
+                    continue  # never read outside the scanned root through a link
+                data, problem = read(candidate, self.config.max_bytes)
+                if problem is not None:
+                    self.diagnostics.append(problem)
+                    return None
+                return self.add(_display(candidate), name, is_package, data)
+        return None
+
+    def has_package(self, name: str) -> bool:
+        return self.module(name) is not None
+
+    def symbols(self, module: str) -> dict[str, object]:
+        """Name -> Binding / Import / ClassInfo / Method; the later definition in source wins."""
+        if module not in self._symbols:
+            summary = self.summaries.get(module)
+            entries = []
+            if summary is not None:
+                entries += [(b.loc.line, b.target, b) for b in summary.bindings]
+                entries += [(i.loc.line, i.local, i) for i in summary.imports]
+                entries += [(c.loc.line, c.name, c) for c in summary.classes]
+                entries += [(f.loc.line, f.name, f) for f in summary.functions]
+            entries.sort(key=lambda e: e[0])
+            self._symbols[module] = {name: entry for _, name, entry in entries}
+        return self._symbols[module]
+
+    # -- names --------------------------------------------------------------------------
+
+    def lookup(self, module: str, name: str, loc: Location | None = None) -> Value:
+        """What `name` denotes at the top level of a scanned module."""
+        key = (module, name)
+        if key in self._values:
+            return self._values[key]
+        if key in self._busy:
+            return Unknown(f"circular definition of {name!r} in {module}", loc)
+        self._busy.add(key)
+        try:
+            value = self._lookup(module, name, loc)
+        finally:
+            self._busy.discard(key)
+        self._values[key] = value
+        return value
+
+    def _lookup(self, module: str, name: str, loc) -> Value:
+        entry = self.symbols(module).get(name)
+        if isinstance(entry, parse.Binding):
+            if entry.value is None:
+                return Unknown(f"{name!r} is only annotated in {module}", entry.loc)
+            return self.evaluate(entry.value, module)
+        if isinstance(entry, parse.Import):
+            return self._imported(module, entry)
+        if isinstance(entry, ClassInfo):
+            return ClassRef(module, name, entry)
+        if isinstance(entry, Method):
+            return FuncRef(module, name, entry)
+        summary = self.summaries.get(module)
+        if summary is not None and summary.is_package and self.has_package(f"{module}.{name}"):
+            return ModuleRef(f"{module}.{name}")
+        return Unknown(f"{name!r} is not defined in {module}", loc)
+
+    def _imported(self, module: str, imp: parse.Import) -> Value:
+        target = self.absolute(module, imp.module)
+        if imp.name is None:
+            return ModuleRef(target) if self.has_package(target) else Lib(target, imp.loc)
+        if self.has_package(target):
+            return self.lookup(target, imp.name, imp.loc)
+        if target and self.has_package(f"{target}.{imp.name}"):
+            return ModuleRef(f"{target}.{imp.name}")
+        return Lib(f"{target}.{imp.name}", imp.loc)
+
+    def absolute(self, module: str, target: str) -> str:
+        """Resolve a relative import path against the importing module."""
+        level = len(target) - len(target.lstrip("."))
+        if not level:
+            return target
+        summary = self.summaries.get(module)
+        package = module.split(".") if summary is not None and summary.is_package else module.split(".")[:-1]
+        base = package[: len(package) - (level - 1)] if level > 1 else package
+        rest = target[level:]
+        return ".".join([*base, rest] if rest else base)
+
+    # -- expressions --------------------------------------------------------------------
+
+    def evaluate(self, expr, module: str, cls: ClassRef | None = None) -> Value:
+        """`expr` with names resolved; `cls` gives class-body scope (its names come first)."""
+        if isinstance(expr, Name):
+            return self._name(expr, module, cls)
+        if isinstance(expr, Attribute):
+            value = self.evaluate(expr.value, module, cls)
+            return self.attribute(value, expr.attr, expr.loc)
+        if isinstance(expr, Call):
+            return Call(
+                self.evaluate(expr.func, module, cls),
+                tuple(self.evaluate(a, module, cls) for a in expr.args),
+                tuple((k, self.evaluate(v, module, cls)) for k, v in expr.kwargs),
+                expr.loc,
+                expr.starred,
+            )
+        if isinstance(expr, Seq):
+            return Seq(expr.kind, tuple(self.evaluate(i, module, cls) for i in expr.items), expr.loc)
+        if isinstance(expr, Mapping):
+            return Mapping(
+                tuple((self.evaluate(k, module, cls), self.evaluate(v, module, cls)) for k, v in expr.items),
+                expr.loc,
+            )
+        if isinstance(expr, Subscript):
+            return Subscript(
+                self.evaluate(expr.value, module, cls),
+                tuple(self.evaluate(i, module, cls) for i in expr.index),
+                expr.loc,
+            )
+        if isinstance(expr, BinOp):
+            return parse._fold(
+                BinOp(expr.op, self.evaluate(expr.left, module, cls), self.evaluate(expr.right, module, cls), expr.loc)
+            )
+        return expr  # Const, Unknown
+
+    def attribute(self, value: Value, attr: str, loc: Location | None = None) -> Value:
+        if isinstance(value, ModuleRef):
+            return self.lookup(value.module, attr, loc)
+        if isinstance(value, Lib):
+            return Lib(f"{value.qualname}.{attr}", value.loc)
+        if isinstance(value, Unknown):
+            return value
+        return Attribute(value, attr, loc)
+
+    def _name(self, expr: Name, module: str, cls: ClassRef | None) -> Value:
+        if cls is not None and any(b.target == expr.id for b in cls.info.body):
+            return Attribute(cls, expr.id, expr.loc)
+        if expr.id in self.symbols(module):
+            return self.lookup(module, expr.id, expr.loc)
+        if expr.id in ("True", "False", "None"):
+            return Const({"True": True, "False": False, "None": None}[expr.id], expr.loc)
+        if expr.id in BUILTINS:
+            return Lib(f"builtins.{expr.id}", expr.loc)
+        return Unknown(f"undefined name {expr.id!r}", expr.loc)
+
+    # -- classes ------------------------------------------------------------------------
+
+    def class_bases(self, cls: ClassRef) -> list[Value]:
+        return [self.evaluate(b, cls.module) for b in cls.info.bases]
+
+    def mro(self, cls: ClassRef) -> list[Value]:
+        """C3 linearisation over scanned classes; library classes end a branch as `Lib`."""
+        return _c3(cls, self, set())
+
+
+def _c3(cls: ClassRef, project: Project, seen: set) -> list[Value]:
+    if cls in seen:  # class hierarchy cycle across files: stop here
+        return [cls]
+    seen = seen | {cls}
+    sequences = []
+    for base in project.class_bases(cls):
+        sequences.append(_c3(base, project, seen) if isinstance(base, ClassRef) else [base])
+    sequences.append(list(project.class_bases(cls)))
+    result = [cls]
+    sequences = [list(s) for s in sequences if s]
+    while sequences:
+        for seq in sequences:
+            head = seq[0]
+            if not any(head in s[1:] for s in sequences):
+                break
+        else:  # inconsistent hierarchy (Python would refuse it): fall back to depth-first order
+            head = sequences[0][0]
+        result.append(head)
+        sequences = [[x for x in s if x != head] for s in sequences]
+        sequences = [s for s in sequences if s]
+    return result
+
+
+def package_root(path: Path) -> Path:
+    """The directory a module would be imported from: above its topmost `__init__.py` package."""
+    directory = path.resolve().parent
+    while (directory / "__init__.py").is_file() and directory.parent != directory:
+        directory = directory.parent
+    return directory
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.resolve().relative_to(root).with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _display(path: Path) -> Path:
+    """A path relative to the working directory when it is below it, as users typed it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path

@@ -1,0 +1,159 @@
+"""What astschema knows of SQLAlchemy's own names: one place for both reading and building.
+
+A resolved library reference (`Lib("sqlalchemy.types.Integer")`) is looked up by walking
+attributes of the installed SQLAlchemy package, so every alias of a name leads to the same
+object and the installed version decides what exists.  Flask-SQLAlchemy's `db.X` and
+SQLModel's re-exports map onto SQLAlchemy names without importing either library.
+Only objects in `callable_kind` may ever be called, and only with static arguments.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal as _decimal
+import uuid as _uuid
+
+import sqlalchemy
+import sqlalchemy.dialects.mssql
+import sqlalchemy.dialects.mysql
+import sqlalchemy.dialects.oracle
+import sqlalchemy.dialects.postgresql
+import sqlalchemy.dialects.sqlite
+import sqlalchemy.ext.declarative
+import sqlalchemy.orm
+from sqlalchemy.sql import functions as sql_functions
+from sqlalchemy.sql import sqltypes
+
+from . import parse
+from .resolve import Lib
+
+MISSING = object()
+
+
+class Special(str):
+    """A library name with a meaning of its own for astschema (a base, a field factory...)."""
+
+
+FLASK_DB = "flask_sqlalchemy.db"  # the qualname prefix given to attributes of `db = SQLAlchemy()`
+FLASK_MODEL = Special("flask.Model")
+FLASK_TABLE = Special("flask.Table")
+FLASK_METADATA = Special("flask.metadata")
+SQLMODEL = Special("sqlmodel.SQLModel")
+SQLMODEL_FIELD = Special("sqlmodel.Field")
+SQLMODEL_RELATIONSHIP = Special("sqlmodel.Relationship")
+
+_SPECIAL = {
+    f"{FLASK_DB}.Model": FLASK_MODEL,
+    f"{FLASK_DB}.Table": FLASK_TABLE,
+    f"{FLASK_DB}.metadata": FLASK_METADATA,
+    "sqlmodel.SQLModel": SQLMODEL,
+    "sqlmodel.main.SQLModel": SQLMODEL,
+    "sqlmodel.Field": SQLMODEL_FIELD,
+    "sqlmodel.main.Field": SQLMODEL_FIELD,
+    "sqlmodel.Relationship": SQLMODEL_RELATIONSHIP,
+    "sqlmodel.main.Relationship": SQLMODEL_RELATIONSHIP,
+    # SQLModel's str type is a String subclass rendering as VARCHAR.
+    "sqlmodel.AutoString": sqlalchemy.String,
+    "sqlmodel.sql.sqltypes.AutoString": sqlalchemy.String,
+}
+
+FLASK_EXTENSIONS = ("flask_sqlalchemy.SQLAlchemy", "flask_sqlalchemy.extension.SQLAlchemy")
+
+
+def qualname(value) -> str | None:
+    """The dotted library path a resolved value denotes, if it denotes one."""
+    if isinstance(value, Lib):
+        return value.qualname
+    if isinstance(value, parse.Attribute):
+        inner = qualname(value.value)
+        return f"{inner}.{value.attr}" if inner else None
+    if isinstance(value, parse.Call) and qualname(value.func) in FLASK_EXTENSIONS:
+        return FLASK_DB
+    return None
+
+
+def lookup(name: str | None):
+    """The SQLAlchemy object (or `Special`) a dotted path denotes, or MISSING."""
+    if name is None:
+        return MISSING
+    if name in _SPECIAL:
+        return _SPECIAL[name]
+    parts = name.split(".")
+    if parts[0] == "sqlmodel" or name.startswith(FLASK_DB + "."):
+        # Both re-export SQLAlchemy's public names (db.Column, db.relationship, sqlmodel.Column).
+        rest = parts[1:] if parts[0] == "sqlmodel" else parts[2:]
+        for root in ("sqlalchemy", "sqlalchemy.orm"):
+            found = lookup(".".join([root, *rest]))
+            if found is not MISSING:
+                return found
+        return MISSING
+    if parts[0] != "sqlalchemy":
+        return MISSING
+    obj = sqlalchemy
+    for part in parts[1:]:
+        if part.startswith("_"):
+            return MISSING
+        obj = getattr(obj, part, MISSING)
+        if obj is MISSING:
+            return MISSING
+    return obj
+
+
+def resolve(value):
+    return lookup(qualname(value))
+
+
+def is_type_class(obj) -> bool:
+    return isinstance(obj, type) and issubclass(obj, sqltypes.TypeEngine)
+
+
+SQL_FUNCTIONS = frozenset(
+    ["text", "literal_column", "literal", "null", "true", "false", "cast", "column", "desc", "asc"]
+)
+
+
+def callable_kind(obj) -> str | None:
+    """Why astschema may call `obj` with static arguments ("type", "schema", "sql"), or None."""
+    if is_type_class(obj):
+        return "type"
+    if isinstance(obj, type) and issubclass(obj, (sqlalchemy.schema.SchemaItem, sqlalchemy.schema.FetchedValue)):
+        return "schema"
+    if isinstance(obj, sql_functions._FunctionGenerator):
+        return "sql"
+    if any(obj is getattr(sqlalchemy, name) for name in SQL_FUNCTIONS):
+        return "sql"
+    return None
+
+
+def public_name(obj, fallback: str) -> str:
+    """A short stable dotted name: `sqlalchemy.X` when SQLAlchemy exports it at the top level."""
+    name = getattr(obj, "__name__", None)
+    if name and getattr(sqlalchemy, name, None) is obj:
+        return f"sqlalchemy.{name}"
+    for dialect in ("postgresql", "mysql", "sqlite", "mssql", "oracle"):
+        module = getattr(sqlalchemy.dialects, dialect)
+        if name and getattr(module, name, None) is obj:
+            return f"sqlalchemy.dialects.{dialect}.{name}"
+    return fallback
+
+
+def python_type_map() -> dict:
+    """SQLAlchemy's own map from Python types to column types (`Mapped[int]` -> Integer)."""
+    return sqltypes._type_map
+
+
+# Python types an annotation may name, reachable without importing anything of the scanned code.
+
+PYTHON_TYPES = {
+    "builtins.int": int,
+    "builtins.float": float,
+    "builtins.bool": bool,
+    "builtins.str": str,
+    "builtins.bytes": bytes,
+    "datetime.datetime": _dt.datetime,
+    "datetime.date": _dt.date,
+    "datetime.time": _dt.time,
+    "datetime.timedelta": _dt.timedelta,
+    "decimal.Decimal": _decimal.Decimal,
+    "uuid.UUID": _uuid.UUID,
+}

@@ -1,0 +1,49 @@
+"""Shared by the tests: SQLAlchemy's own DDL (by importing, in a subprocess) and astschema's."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from astschema.ddl import dialect
+
+TESTS = Path(__file__).resolve().parent
+FIXTURES = TESTS.parent / "fixtures"
+DIALECTS = ("sqlite", "postgresql")
+
+
+def run_groundtruth(root, *args):
+    """What importing the tree gives: {"databases": {db: {"tables", "indexes", ...}}}."""
+    proc = subprocess.run(
+        [sys.executable, str(TESTS / "groundtruth.py"), str(root), *args],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def astschema_ddl(schema):
+    """The same shape as the ground truth, compiled from astschema's tables."""
+    result = {}
+    for database in schema.databases:
+        metadata = schema.metadata(database.name)
+        assert metadata.info["astschema_problems"] == []
+        tables, indexes = {}, {}
+        for table in metadata.tables.values():
+            tables[table.fullname] = _compile(CreateTable(table))
+            for index in table.indexes:
+                indexes[index.name] = _compile(CreateIndex(index))
+        result[database.name] = {"tables": tables, "indexes": indexes}
+    return result
+
+
+def _compile(element):
+    out = {}
+    for name in DIALECTS:
+        try:
+            out[name] = str(element.compile(dialect=dialect(name))).strip()
+        except Exception as exc:
+            out[name] = f"error: {type(exc).__name__}"
+    return out
