@@ -21,20 +21,29 @@ class BuildError(Exception):
         self.location = location
 
 
-def replay(value):
-    """A model value as the SQLAlchemy object (or constant) it stands for."""
+def replay(value, table: sa.Table | None = None):
+    """A model value as the SQLAlchemy object (or constant) it stands for; `table` gives
+    the columns that `ColumnRef`s name."""
     if isinstance(value, model.SQLCall):
         target = sqla.lookup(value.target)
         if target is sqla.MISSING or sqla.callable_kind(target) is None:
             raise BuildError(f"{value.target} is not a SQLAlchemy callable astschema may replay")
-        args = [replay(a) for a in value.args]
-        kwargs = {k: replay(v) for k, v in value.kwargs}
+        args = [replay(a, table) for a in value.args]
+        kwargs = {k: replay(v, table) for k, v in value.kwargs}
         return target(*args, **kwargs)
+    if isinstance(value, model.ColumnRef):
+        return table.c[value.key]
+    if isinstance(value, model.EnumValues):
+        return _member_values
     if isinstance(value, model.PyEnum):
         return enum.Enum(value.name, [(name, name if v is None else v) for name, v in value.members])
     if isinstance(value, tuple):
-        return [replay(v) for v in value]
+        return [replay(v, table) for v in value]
     return value
+
+
+def _member_values(enum_class):
+    return [member.value for member in enum_class]
 
 
 def _type(column: model.Column):
@@ -112,11 +121,8 @@ def build_metadata(database: model.Database) -> sa.MetaData:
     for table in database.tables:
         try:
             items = [c for c in (_constraint(i, local_tables) for i in table.constraints) if c is not None]
-            items += [
-                sa.Index(i.name, *i.columns, unique=i.unique, **dict(i.options)) for i in table.indexes
-            ]
             columns = [_column(c, local_tables) for c in table.columns]
-            sa.Table(
+            built = sa.Table(
                 table.name,
                 metadata,
                 *columns,
@@ -125,6 +131,9 @@ def build_metadata(database: model.Database) -> sa.MetaData:
                 comment=table.comment,
                 **dict(table.options),
             )
+            for index in table.indexes:
+                elements = [built.c[e] if isinstance(e, str) else replay(e, built) for e in index.columns]
+                sa.Index(index.name, *elements, unique=index.unique, **dict(index.options))
         except BuildError as exc:
             problems.append((str(exc), exc.location or table.location))
         except Exception as exc:  # SQLAlchemy refuses the combination: say so, keep going

@@ -42,6 +42,24 @@ class PyEnum:
         return self.name
 
 
+@dataclass(frozen=True)
+class EnumValues:
+    """`values_callable=lambda e: [m.value for m in e]`: store member values, not names."""
+
+    def __str__(self) -> str:
+        return "<member values>"
+
+
+@dataclass(frozen=True)
+class ColumnRef:
+    """A table's own column inside an expression (functional and DESC indexes), by key."""
+
+    key: str
+
+    def __str__(self) -> str:
+        return self.key
+
+
 def _render(value) -> str:
     return repr(value) if isinstance(value, (str, bytes)) else str(value)
 
@@ -193,6 +211,10 @@ def to_json(value, name: str = ""):
         return {"call": value.target, "args": to_json(value.args), "kwargs": to_json(value.kwargs, "kwargs")}
     if isinstance(value, PyEnum):
         return {"enum": value.name, "members": to_json(value.members, "members")}
+    if isinstance(value, ColumnRef):
+        return {"column": value.key}
+    if isinstance(value, EnumValues):
+        return {"callable": "enum member values"}
     if isinstance(value, Location):
         return {"path": value.path, "line": value.line, "col": value.col}
     if dataclasses.is_dataclass(value):

@@ -113,6 +113,7 @@ class Method:
     decorators: tuple[Expr, ...]
     returns: Expr | None  # the expression of a body that is just `return <expr>` (docstring allowed)
     loc: Location
+    first_param: str | None = None  # `cls` of a declared_attr
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,11 +289,13 @@ class _Collector:
             smalls = statements[0].body
             if len(smalls) == 1 and isinstance(smalls[0], cst.Return) and smalls[0].value is not None:
                 returns = self.expr(smalls[0].value)
+        params = node.params.posonly_params or node.params.params
         return Method(
             name=node.name.value,
             decorators=tuple(self.expr(d.decorator) for d in node.decorators),
             returns=returns,
             loc=self.loc(node.name),
+            first_param=params[0].name.value if params else None,
         )
 
     # -- expressions ------------------------------------------------------------------------
@@ -348,13 +351,23 @@ class _Collector:
             operand = self.expr(node.expression, d)
             if isinstance(operand, Const) and type(operand.value) in (int, float):
                 return Const(-operand.value, loc)
+        if isinstance(node, cst.Lambda) and _is_enum_values_lambda(node):
+            return Unknown(ENUM_VALUES, loc)
         return Unknown(type(node).__name__, loc)
 
     def string(self, node, loc: Location) -> Expr:
         if isinstance(node, cst.FormattedString):
-            if any(isinstance(p, cst.FormattedStringExpression) for p in node.parts):
-                return Unknown("f-string with substitutions", loc)
-            return Const("".join(p.value for p in node.parts), loc)
+            # f"{A}.id" becomes "" + Format(A) + ".id": folded once A is known to be a constant.
+            result: Expr = Const("", loc)
+            for part in node.parts:
+                if isinstance(part, cst.FormattedStringText):
+                    piece: Expr = Const(part.value, loc)
+                elif part.conversion is None and part.format_spec is None:
+                    piece = BinOp("Format", self.expr(part.expression), Const("", loc), loc)
+                else:
+                    return Unknown("f-string with a conversion or format spec", loc)
+                result = _fold(BinOp("Add", result, piece, loc))
+            return result
         if isinstance(node, cst.ConcatenatedString):
             left, right = self.string(node.left, loc), self.string(node.right, loc)
             return _fold(BinOp("Add", left, right, loc))
@@ -365,19 +378,60 @@ class _Collector:
 
 
 def _fold(expr: BinOp) -> Expr:
-    """Fold `"a" + "b"` (strings only, size-capped); everything else stays a BinOp."""
+    """Fold operations on constants: string concatenation, f-string parts, integer arithmetic.
+
+    Every result is size-capped, so `"x" * 10**10` or `2 ** 10**10` costs nothing.
+    """
     left, right = expr.left, expr.right
-    if (
-        expr.op == "Add"
-        and isinstance(left, Const)
-        and isinstance(right, Const)
-        and type(left.value) is type(right.value)
-        and isinstance(left.value, (str, bytes))
-    ):
-        if len(left.value) + len(right.value) > MAX_CONST:
+    if not (isinstance(left, Const) and isinstance(right, Const)):
+        return expr
+    a, b = left.value, right.value
+    if expr.op == "Format":
+        return Const(str(a), expr.loc) if type(a) in (str, int) else expr
+    if expr.op == "Add" and type(a) is type(b) and isinstance(a, (str, bytes)):
+        if len(a) + len(b) > MAX_CONST:
             return Unknown("constant too large", expr.loc)
-        return Const(left.value + right.value, expr.loc)
+        return Const(a + b, expr.loc)
+    if type(a) is int and type(b) is int and expr.op in _INT_OPS:
+        if expr.op == "Power" and (b < 0 or b * max(a.bit_length(), 1) > 64):
+            return Unknown("constant too large", expr.loc)
+        if expr.op in ("FloorDivide", "Modulo") and b == 0:
+            return Unknown("division by zero", expr.loc)
+        value = _INT_OPS[expr.op](a, b)
+        return Const(value, expr.loc) if abs(value) < 2**63 else Unknown("constant too large", expr.loc)
     return expr
+
+
+_INT_OPS = {
+    "Add": lambda a, b: a + b,
+    "Subtract": lambda a, b: a - b,
+    "Multiply": lambda a, b: a * b,
+    "FloorDivide": lambda a, b: a // b,
+    "Modulo": lambda a, b: a % b,
+    "Power": lambda a, b: a**b,
+}
+
+
+# `Enum(E, values_callable=lambda e: [m.value for m in e])`, the documented idiom, is
+# recognised by shape: it is the one lambda whose meaning matters to DDL.
+ENUM_VALUES = "lambda returning the enum's member values"
+
+
+def _is_enum_values_lambda(node: cst.Lambda) -> bool:
+    params = node.params.params
+    body = node.body
+    if len(params) != 1 or not isinstance(body, cst.ListComp) or body.for_in.inner_for_in or body.for_in.ifs:
+        return False
+    target, element = body.for_in.target, body.elt
+    return (
+        isinstance(target, cst.Name)
+        and isinstance(body.for_in.iter, cst.Name)
+        and body.for_in.iter.value == params[0].name.value
+        and isinstance(element, cst.Attribute)
+        and isinstance(element.value, cst.Name)
+        and element.value.value == target.value
+        and element.attr.value == "value"
+    )
 
 
 def _int(text: str) -> int | str:

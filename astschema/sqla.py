@@ -108,7 +108,7 @@ def is_type_class(obj) -> bool:
 
 
 SQL_FUNCTIONS = frozenset(
-    ["text", "literal_column", "literal", "null", "true", "false", "cast", "column", "desc", "asc"]
+    ["text", "literal_column", "literal", "null", "true", "false", "cast", "desc", "asc", "nulls_first", "nulls_last"]
 )
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import sqlalchemy
 
 from .. import parse, sqla
-from ..model import Column, Constraint, Index, SQLCall
+from ..model import Column, ColumnRef, Constraint, Index, SQLCall
 from ..resolve import ClassRef, Lib
-from .values import NOT_STATIC, Context, argument, column_type, constant, describe, is_type_value, kwargs_of, lib_kind, loc_of, python_enum, sql_value
+from .values import NOT_STATIC, Context, replay_target, argument, column_type, constant, describe, is_type_value, kwargs_of, lib_kind, loc_of, python_enum, sql_value
 
 COLUMN_FACTORIES = (sqlalchemy.Column, sqlalchemy.orm.mapped_column)
 FOREIGN_KEY_OPTIONS = ("name", "ondelete", "onupdate", "deferrable", "initially", "use_alter", "match")
@@ -46,6 +46,8 @@ class ColumnDraft:
     column: Column
     foreign_keys: list[PendingForeignKey]
     type_from_foreign_key: bool = False
+    nullable_given: bool = False  # an explicit nullable= survives a PrimaryKeyConstraint
+    sort_order: int = 0  # mapped_column(sort_order=...): a stable sort of the table's columns
 
 
 def reference(value) -> PendingRef | None:
@@ -96,6 +98,7 @@ class Annotation:
 
     type_value: object  # the inner Python type, resolved
     optional: bool
+    mapped_column: parse.Call | None = None  # from `Annotated[X, mapped_column(...)]`
 
 
 def read_annotation(ctx: Context, value) -> Annotation | None:
@@ -106,7 +109,7 @@ def read_annotation(ctx: Context, value) -> Annotation | None:
 
 
 def unwrap_optional(inner) -> Annotation:
-    optional = False
+    optional, carried = False, None
     while True:
         if isinstance(inner, parse.Subscript) and _qual(inner.value) in ("typing.Optional", "typing_extensions.Optional"):
             inner, optional = inner.index[0], True
@@ -123,11 +126,25 @@ def unwrap_optional(inner) -> Annotation:
                 inner, optional = inner.right, True
             else:
                 break
-        elif isinstance(inner, parse.Subscript) and _qual(inner.value) in ("typing.Annotated", "typing_extensions.Annotated"):
+        elif _is_annotated(inner) and any(column_call(extra) for extra in inner.index[1:]):
+            carried = next(extra for extra in inner.index[1:] if column_call(extra))
             inner = inner.index[0]
         else:
-            break
-    return Annotation(inner, optional)
+            break  # other Annotated forms stay whole: they may be keys of type_annotation_map
+    return Annotation(inner, optional, carried)
+
+
+def _is_annotated(value) -> bool:
+    return isinstance(value, parse.Subscript) and _qual(value.value) in ("typing.Annotated", "typing_extensions.Annotated")
+
+
+def merge_column_calls(carried: parse.Call, explicit: parse.Call | None) -> parse.Call:
+    """`Annotated[..., mapped_column(a)]` with `= mapped_column(b)`: b's arguments win."""
+    if explicit is None:
+        return carried
+    kwargs = dict(carried.kwargs) | dict(explicit.kwargs)
+    args = explicit.args or carried.args
+    return parse.Call(explicit.func, args, tuple(kwargs.items()), explicit.loc, explicit.starred or carried.starred)
 
 
 def _qual(value) -> str | None:
@@ -144,6 +161,8 @@ def annotation_type(ctx: Context, annotation: Annotation, type_map, loc) -> SQLC
     for key, type_value in type_map:
         if key == inner:
             return column_type(ctx, type_value, loc)
+    if _is_annotated(inner):  # Annotated[X, ...] that no type map names: X decides
+        return annotation_type(ctx, Annotation(inner.index[0], annotation.optional), type_map, loc)
     enum = python_enum(ctx, inner)
     if enum is not None:
         return SQLCall("sqlalchemy.Enum", (enum,))
@@ -201,7 +220,7 @@ def column(
             ctx.report("AS204", f"column {name}: argument not understood ({describe(arg)}); left out", loc_of(arg, loc))
 
     flags = {}
-    for flag in ("primary_key", "nullable", "unique", "index", "autoincrement", "comment"):
+    for flag in ("primary_key", "nullable", "unique", "index", "autoincrement", "comment", "sort_order"):
         if flag in kwargs:
             value = constant(kwargs[flag])
             if value is NOT_STATIC:
@@ -212,10 +231,10 @@ def column(
 
     if type_value is not None:
         sql_type = column_type(ctx, type_value, loc)
+    elif foreign_keys:
+        sql_type = None  # taken from the referenced column, even over an annotation, as SQLAlchemy does
     elif annotation is not None:
         sql_type = annotation_type(ctx, annotation, type_map, loc)
-    elif foreign_keys:
-        sql_type = None  # taken from the referenced column, as SQLAlchemy does
     else:
         sql_type = None
         ctx.report("AS201", f"column {name} has no type; built as NullType", loc)
@@ -249,12 +268,10 @@ def column(
             location=loc,
         ),
         foreign_keys,
-        type_from_foreign_key=sql_type is None and type_value is None and annotation is None and bool(foreign_keys),
+        type_from_foreign_key=type_value is None and bool(foreign_keys),
+        nullable_given="nullable" in flags,
+        sort_order=flags.get("sort_order", 0) if isinstance(flags.get("sort_order", 0), int) else 0,
     )
-
-
-def with_changes(draft: ColumnDraft, **changes) -> ColumnDraft:
-    return ColumnDraft(dataclasses.replace(draft.column, **changes), list(draft.foreign_keys), draft.type_from_foreign_key)
 
 
 # -- table-level items ---------------------------------------------------------------------
@@ -272,6 +289,31 @@ def column_keys(ctx: Context, values, resolve_key, what: str, loc) -> tuple[str,
     return tuple(keys)
 
 
+def index_expression(ctx: Context, value, resolve_key, what: str):
+    """An index element: a column key, or an SQLCall over ColumnRefs (`col.desc()`, `func.lower(col)`)."""
+    ref = reference(value)
+    if ref is not None:
+        return resolve_key(ref)
+    if isinstance(value, parse.Call) and not value.starred:
+        func = value.func
+        if isinstance(func, parse.Attribute) and func.attr in ("desc", "asc", "nulls_first", "nulls_last"):
+            inner = index_expression(ctx, func.value, resolve_key, what)
+            inner = ColumnRef(inner) if isinstance(inner, str) else inner
+            return SQLCall(f"sqlalchemy.{func.attr}", (inner,)) if inner is not None else None
+        obj, kind = lib_kind(value)
+        if kind == "sql":
+            args = []
+            for arg in value.args:
+                converted = index_expression(ctx, arg, resolve_key, what) if reference(arg) or isinstance(arg, parse.Call) else argument(ctx, arg, what)
+                if converted is None or converted is NOT_STATIC:
+                    return None
+                args.append(ColumnRef(converted) if reference(arg) else converted)
+            call = replay_target(obj, value)
+            return SQLCall(call, tuple(args))
+    ctx.report("AS204", f"{what}: expression not understood ({describe(value)}); left out", loc_of(value))
+    return None
+
+
 def table_item(ctx: Context, value, resolve_key):
     """A constraint, index or foreign-key constraint from a `__table_args__` / `Table()` entry.
 
@@ -287,13 +329,12 @@ def table_item(ctx: Context, value, resolve_key):
     name = None if name is NOT_STATIC else name
     if obj is sqlalchemy.Index:
         index_name = constant(value.args[0]) if value.args else None
-        expressions = value.args[1:]
-        keys = column_keys(ctx, expressions, resolve_key, f"index {index_name}", value.loc)
-        if keys is None or not isinstance(index_name, str | None):
+        keys = [index_expression(ctx, e, resolve_key, f"index {index_name}") for e in value.args[1:]]
+        if None in keys or not isinstance(index_name, str | None):
             return None
         unique = constant(kwargs.get("unique", parse.Const(False, None)))
         options = _dialect_options(ctx, kwargs)
-        return Index(index_name, keys, bool(unique), options, value.loc)
+        return Index(index_name, tuple(keys), bool(unique), options, value.loc)
     if obj in (sqlalchemy.UniqueConstraint, sqlalchemy.PrimaryKeyConstraint):
         keys = column_keys(ctx, value.args, resolve_key, "constraint", value.loc)
         if keys is None:

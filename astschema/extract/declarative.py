@@ -8,6 +8,7 @@ parent's table (single-table inheritance).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -15,11 +16,12 @@ import sqlalchemy
 
 from .. import parse, sqla
 from ..resolve import ClassRef, FuncRef, Lib
-from .columns import ColumnDraft, column, column_call, read_annotation, unwrap_optional, with_changes
+from .columns import ColumnDraft, column, column_call, merge_column_calls, read_annotation, unwrap_optional
 from .values import NOT_STATIC, Context, constant, describe, kwargs_of, loc_of
 
 DECLARATIVE_BASE_FUNCTIONS = (sqlalchemy.orm.declarative_base, sqlalchemy.ext.declarative.declarative_base)
 DECLARATIVE_BASE_CLASSES = (sqlalchemy.orm.DeclarativeBase, sqlalchemy.orm.DeclarativeBaseNoMeta)
+COLUMN_WRAPPERS = (sqlalchemy.orm.deferred, sqlalchemy.orm.column_property)
 DECLARED_ATTR = (sqlalchemy.orm.declared_attr, sqlalchemy.ext.declarative.declared_attr)
 
 
@@ -108,8 +110,11 @@ class Declarative:
             return None
         obj = sqla.resolve(value)
         if obj is sqla.FLASK_MODEL:
-            db = _flask_db(value)
-            return BaseInfo("flask", None, self.metadata_info(kwargs_of(db).get("metadata") if db else None))
+            kwargs = kwargs_of(_flask_db(value)) if _flask_db(value) else {}
+            model_class = self.base_of(kwargs["model_class"]) if "model_class" in kwargs else None
+            if model_class is not None:  # SQLAlchemy(model_class=Base): Base's metadata and type map
+                return BaseInfo("flask", None, model_class.metadata, model_class.type_map, model_class.cls)
+            return BaseInfo("flask", None, self.metadata_info(kwargs.get("metadata")))
         if obj is sqla.SQLMODEL:
             return BaseInfo("sqlmodel", None, MetaInfo())
         if isinstance(value, ClassRef):
@@ -219,8 +224,8 @@ class Declarative:
         if self.base_of(cls) is not None:
             return Mapping(self.base_of(cls))
         mro = self.project.mro(cls)
-        base, parent, contributors = None, None, []
-        for entry in mro[1:]:
+        base, parent, contributors = self._registry_decorator(cls), None, []
+        for entry in mro[1:] if base is None else ():
             base = self.base_of(entry)
             if base is not None:
                 break
@@ -247,20 +252,45 @@ class Declarative:
             contributors = [c for c in contributors if c not in inherited]
         return self._map_table(cls, base, parent, contributors)
 
+    def _registry_decorator(self, cls: ClassRef) -> BaseInfo | None:
+        """`@registry.mapped` / `@registry.mapped_as_dataclass`: mapped without a base class."""
+        for decorator in cls.info.decorators:
+            value = self.project.evaluate(decorator, cls.module)
+            if isinstance(value, parse.Call):
+                value = value.func
+            if isinstance(value, parse.Attribute) and value.attr in ("mapped", "mapped_as_dataclass"):
+                registry = value.value
+                if isinstance(registry, parse.Call) and sqla.resolve(registry.func) is sqlalchemy.orm.registry:
+                    kwargs = kwargs_of(registry)
+                    return BaseInfo("declarative", None, self.metadata_info(kwargs.get("metadata")), _type_map(kwargs))
+        return None
+
     def _value(self, cls: ClassRef, binding: parse.Binding):
         return self.project.evaluate(binding.value, cls.module, cls) if binding.value is not None else None
 
     def _map_table(self, cls, base, parent, contributors) -> Mapping:
+        body = {b.target: b for b in cls.info.body}
+        if "__table__" in body:  # hybrid declarative: the class maps a Core Table it builds
+            from .tables import core_table, is_table_call
+
+            value = self._value(cls, body["__table__"])
+            table = core_table(self, value, cls.module) if is_table_call(value) else None
+            if table is None:
+                self.ctx.report("AS203", f"__table__ of {cls.name} is not a Table(...) call", body["__table__"].loc)
+                return Mapping(base, mapped=True)
+            table.class_name = cls.name
+            self.tables.append(table)
+            return Mapping(base, table, mapped=True)
         own = [cls, *contributors]
         attributes = self._attributes(own, base)
         tablename = self._tablename(cls, base, parent, contributors, attributes)
         parent_table = self.mapping(parent).table if parent is not None else None
         if tablename is None and parent_table is not None:
-            self._add_columns(parent_table, attributes, base)  # single-table inheritance
+            self._add_columns(parent_table, attributes, base, cls)  # single-table inheritance
             return Mapping(base, parent_table, mapped=True)
         if tablename is None:
             return Mapping(base, mapped=True)  # reported by _tablename
-        table_args = self._table_args(own)
+        table_args = self._table_args(own, cls, tablename)
         database = base.database or self.database_of_module(cls.module)
         table = TableDraft(
             name=tablename,
@@ -271,7 +301,7 @@ class Declarative:
             loc=cls.loc,
             metadata=base.metadata,
         )
-        self._add_columns(table, attributes, base)
+        self._add_columns(table, attributes, base, cls)
         self.apply_table_args(table, table_args, cls)
         self.tables.append(table)
         return Mapping(base, table, mapped=True)
@@ -287,19 +317,21 @@ class Declarative:
                 result.append((name, binding, method, cls))
         return result
 
-    def _add_columns(self, table: TableDraft, attributes, base: BaseInfo) -> None:
+    def _add_columns(self, table: TableDraft, attributes, base: BaseInfo, mapped: ClassRef) -> None:
+        added = []
         for name, binding, method, cls in attributes:
-            draft = self._attribute_column(table, name, binding, method, cls, base)
+            draft = self._attribute_column(table, name, binding, method, cls, base, mapped)
             if draft is not None:
-                table.columns.append(draft)
+                added.append(draft)
                 table.attributes[name] = draft.column.key
+        table.columns += sorted(added, key=lambda d: d.sort_order)
 
-    def _attribute_column(self, table, name, binding, method, cls, base: BaseInfo) -> ColumnDraft | None:
+    def _attribute_column(self, table, name, binding, method, cls, base: BaseInfo, mapped) -> ColumnDraft | None:
         if method is not None:
             decorators = [self.project.evaluate(d, cls.module) for d in method.decorators]
             if not any(_is_declared_attr(d) for d in decorators) or method.returns is None:
                 return None
-            value = self.project.evaluate(method.returns, cls.module, cls)
+            value = self._declared_attr(method, cls, mapped, table.name)
             annotation = None
         else:
             value = self._value(cls, binding)
@@ -308,7 +340,11 @@ class Declarative:
             from .sqlmodel import field_column
 
             return field_column(self.ctx, table, name, value, annotation, binding)
+        if isinstance(value, parse.Call) and sqla.resolve(value.func) in COLUMN_WRAPPERS and value.args:
+            value = value.args[0]  # deferred(Column(...)), column_property(Column(...))
         mapped = read_annotation(self.ctx, annotation) if annotation is not None else None
+        if mapped is not None and mapped.mapped_column is not None and (value is None or column_call(value)):
+            value = merge_column_calls(mapped.mapped_column, value)
         if column_call(value):
             is_mapped_column = sqla.resolve(value.func) is sqlalchemy.orm.mapped_column
             return column(self.ctx, value, name, mapped if is_mapped_column else None, base.type_map)
@@ -373,15 +409,21 @@ class Declarative:
         self.ctx.report("AS203", f"generated __tablename__ for {cls.name} is not a form astschema reads", method.loc)
         return None
 
-    def _table_args(self, classes):
+    def _table_args(self, classes, mapped: ClassRef, tablename: str):
         for cls in classes:
             for binding in cls.info.body:
                 if binding.target == "__table_args__" and binding.value is not None:
                     return self._value(cls, binding), cls
             for method in cls.info.methods:
                 if method.name == "__table_args__" and method.returns is not None:
-                    return self.project.evaluate(method.returns, cls.module, cls), cls
+                    return self._declared_attr(method, cls, mapped, tablename), cls
         return None, None
+
+    def _declared_attr(self, method: parse.Method, holder: ClassRef, mapped: ClassRef, tablename: str):
+        """A declared_attr's returned value for one mapped class: `cls.__tablename__` and
+        `cls.__name__` are that class's, as when SQLAlchemy calls it."""
+        known = {"__tablename__": tablename, "__name__": mapped.name}
+        return self.project.evaluate(_bind_cls(method.returns, method.first_param, known), holder.module, holder)
 
     def apply_table_args(self, table: TableDraft, table_args, cls) -> None:
         from .tables import add_items, apply_options
@@ -402,6 +444,24 @@ class Declarative:
         add_items(self, table, items)
         if options is not None:
             apply_options(self.ctx, table, options)
+
+
+def _bind_cls(expr, param: str | None, known: dict):
+    """`expr` with `param.__tablename__` / `param.__name__` replaced by constants."""
+    if (
+        isinstance(expr, parse.Attribute)
+        and isinstance(expr.value, parse.Name)
+        and expr.value.id == param
+        and expr.attr in known
+    ):
+        return parse.Const(known[expr.attr], expr.loc)
+    if isinstance(expr, tuple):
+        return tuple(_bind_cls(e, param, known) for e in expr)
+    if dataclasses.is_dataclass(expr) and not isinstance(expr, parse.Const):
+        changes = {f.name: _bind_cls(getattr(expr, f.name), param, known) for f in dataclasses.fields(expr) if f.name != "loc"}
+        folded = dataclasses.replace(expr, **changes)
+        return parse._fold(folded) if isinstance(folded, parse.BinOp) else folded
+    return expr
 
 
 def _ordered_attributes(info: parse.ClassInfo):

@@ -102,9 +102,7 @@ def core_table(declarative: Declarative, call: parse.Call, module: str) -> Table
 
 def module_index(declarative: Declarative, call: parse.Call, core_tables: dict) -> None:
     """`Index("ix", Model.col, ...)` after the class: it attaches to the column's table."""
-    from .columns import reference
-
-    refs = [reference(a) for a in call.args[1:]]
+    refs = [r for a in call.args[1:] for r in _references(a)]
     target = None
     for ref in refs:
         if ref is not None and ref.cls is not None:
@@ -117,6 +115,21 @@ def module_index(declarative: Declarative, call: parse.Call, core_tables: dict) 
         declarative.ctx.report("AS204", "Index() refers to no known table column; left out", call.loc)
         return
     add_items(declarative, target, [call])
+
+
+def _references(value):
+    """Column references anywhere in an index element (`func.lower(User.email)`, `col.desc()`)."""
+    from .columns import reference
+
+    ref = reference(value)
+    if ref is not None:
+        yield ref
+    elif isinstance(value, parse.Call):
+        yield from _references(value.func)
+        for arg in value.args:
+            yield from _references(arg)
+    elif isinstance(value, parse.Attribute):
+        yield from _references(value.value)
 
 
 # -- settling references ---------------------------------------------------------------------
@@ -142,6 +155,8 @@ def finalize(declarative: Declarative, drafts: list[TableDraft], core_tables: di
         parts = ref.text.split(".")
         if len(parts) < 2:
             return None
+        if len(parts) == 2 and owner.metadata.schema:  # MetaData(schema=...) applies to the key too
+            parts.insert(0, owner.metadata.schema)
         return ".".join(parts[:-1]), parts[-1]
 
     def settle(fk: PendingForeignKey, owner: TableDraft) -> model.ForeignKey | None:
@@ -197,6 +212,10 @@ def finalize(declarative: Declarative, drafts: list[TableDraft], core_tables: di
                         f"column {column_draft.column.name}: type of {foreign_keys[0].target} unknown; built as NullType",
                         column_draft.column.location,
                     )
+            if any(column_draft.column.key in c.columns for c in draft.items if getattr(c, "kind", "") == "primary_key"):
+                changes["primary_key"] = True
+                if not column_draft.nullable_given:
+                    changes["nullable"] = False
             columns.append(dataclasses.replace(column_draft.column, **changes))
         constraints, indexes = [], []
         for item in draft.items:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .. import parse, sqla
 from ..diagnostics import Diagnostic, Location
-from ..model import PyEnum, SQLCall
+from ..model import EnumValues, PyEnum, SQLCall
 from ..resolve import ClassRef, FuncRef, Lib, ModuleRef, Project
 
 NOT_STATIC = object()
@@ -98,11 +98,17 @@ def sql_value(ctx: Context, value, what: str):
     return None
 
 
-def _replay(ctx: Context, value, obj, what: str) -> SQLCall | None:
+def replay_target(obj, value) -> str:
+    """The stable dotted name to replay `obj` by (`sqlalchemy.func.now` for any `func.now`)."""
     func = value.func if isinstance(value, parse.Call) else value
-    target = sqla.public_name(obj, sqla.qualname(func) or "")
-    if sqla.qualname(func) and ".func." in f".{sqla.qualname(func)}":
-        target = "sqlalchemy.func." + sqla.qualname(func).split(".func.", 1)[1]
+    name = sqla.qualname(func) or ""
+    if ".func." in f".{name}":
+        return "sqlalchemy.func." + name.split(".func.", 1)[1]
+    return sqla.public_name(obj, name)
+
+
+def _replay(ctx: Context, value, obj, what: str) -> SQLCall | None:
+    target = replay_target(obj, value)
     if not isinstance(value, parse.Call):
         return SQLCall(target)
     if value.starred:
@@ -128,6 +134,8 @@ def argument(ctx: Context, value, what: str):
     const = constant(value)
     if const is not NOT_STATIC:
         return const
+    if isinstance(value, parse.Unknown) and value.text == parse.ENUM_VALUES:
+        return EnumValues()
     enum = python_enum(ctx, value)
     if enum is not None:
         return enum
@@ -167,8 +175,8 @@ def column_type(ctx: Context, value, loc: Location | None) -> SQLCall | None:
         return spec if spec is not None else SQLCall(sqla.public_name(obj, sqla.qualname(ref)))
     if isinstance(ref, ClassRef):
         root = _type_root(ctx, ref)
-        if isinstance(root, tuple):  # a TypeDecorator: its impl decides the DDL
-            return root[1]
+        if root == "decorator":  # a TypeDecorator: its impl decides the DDL
+            return _decorator_impl(ctx, ref, value)
         if root is not None:  # a subclass of a SQLAlchemy type renders as that type
             return _replay(ctx, parse.Call(root, *_call_parts(value)), sqla.resolve(root), "column type")
     configured = _configured_type(ctx, ref)
@@ -196,27 +204,31 @@ def _call_parts(value):
 
 
 def _type_root(ctx: Context, cls: ClassRef):
-    """For a scanned class: ("decorator", impl spec) for a TypeDecorator, the SQLAlchemy
-    type class value it derives from for other type subclasses, or None."""
+    """For a scanned class: "decorator" for a TypeDecorator, the SQLAlchemy type class value
+    it derives from for other type subclasses, or None."""
     for entry in ctx.project.mro(cls)[1:]:
         obj = sqla.resolve(entry)
         if obj is sqla.MISSING or not sqla.is_type_class(obj):
             continue
         if issubclass(obj, sqla.sqlalchemy.types.TypeDecorator):
-            return ("decorator", _decorator_impl(ctx, cls))
+            return "decorator"
         if issubclass(obj, sqla.sqlalchemy.types.UserDefinedType):
             return None
         return entry
     return None
 
 
-def _decorator_impl(ctx: Context, cls: ClassRef) -> SQLCall | None:
+def _decorator_impl(ctx: Context, cls: ClassRef, usage) -> SQLCall | None:
+    """A TypeDecorator's `impl`; arguments given to the decorator go to an impl class, as
+    `TypeDecorator.__init__` passes them (`LowerCaseString(120)` with `impl = String`)."""
     for entry in ctx.project.mro(cls):
         if not isinstance(entry, ClassRef):
             continue
         for binding in entry.info.body:
             if binding.target == "impl" and binding.value is not None:
                 impl = ctx.project.evaluate(binding.value, entry.module, entry)
+                if isinstance(usage, parse.Call) and not isinstance(impl, parse.Call):
+                    impl = parse.Call(impl, usage.args, usage.kwargs, usage.loc, usage.starred)
                 return column_type(ctx, impl, binding.loc)
     ctx.report("AS201", f"TypeDecorator {cls.name} has no static `impl`; built as NullType", cls.loc)
     return None
