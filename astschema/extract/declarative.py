@@ -17,6 +17,7 @@ import sqlalchemy
 from .. import parse, sqla
 from ..resolve import ClassRef, FuncRef, Lib
 from .columns import ColumnDraft, column, column_call, merge_column_calls, read_annotation, unwrap_optional
+from .sqlmodel import field_column
 from .values import NOT_STATIC, Context, constant, describe, kwargs_of, loc_of
 
 DECLARATIVE_BASE_FUNCTIONS = (sqlalchemy.orm.declarative_base, sqlalchemy.ext.declarative.declarative_base)
@@ -244,7 +245,8 @@ class Declarative:
         body = {b.target: b for b in cls.info.body}
         if "__abstract__" in body and constant(self._value(cls, body["__abstract__"])) is True:
             return Mapping(base, abstract=True)
-        if base.style == "sqlmodel" and constant(dict(cls.info.keywords).get("table", parse.Const(False, None))) is not True:
+        table_keyword = dict(cls.info.keywords).get("table")
+        if base.style == "sqlmodel" and (table_keyword is None or constant(self.project.evaluate(table_keyword, cls.module)) is not True):
             return Mapping(base, abstract=True)  # a plain SQLModel: its fields go to table subclasses
         # Mixins already applied to a mapped parent are not applied again.
         if parent is not None:
@@ -307,15 +309,17 @@ class Declarative:
         return Mapping(base, table, mapped=True)
 
     def _attributes(self, classes, base: BaseInfo):
-        """(name, kind, payload, scope) for every attribute in declarative order."""
-        seen, result = set(), []
-        for cls in classes:
+        """(name, binding, method, class) for every attribute, in the order the library
+        builds columns: declarative puts the class first, then mixins in MRO order; pydantic
+        (SQLModel) puts inherited fields first, a redefinition keeping its place."""
+        result: dict[str, tuple] = {}
+        for cls in reversed(classes) if base.style == "sqlmodel" else classes:
             for name, binding, method in _ordered_attributes(cls.info):
-                if name in seen or (name.startswith("__") and name.endswith("__")):
+                if name.startswith("__") and name.endswith("__"):
                     continue
-                seen.add(name)
-                result.append((name, binding, method, cls))
-        return result
+                if base.style == "sqlmodel" or name not in result:
+                    result[name] = (name, binding, method, cls)
+        return list(result.values())
 
     def _add_columns(self, table: TableDraft, attributes, base: BaseInfo, mapped: ClassRef) -> None:
         added = []
@@ -337,8 +341,6 @@ class Declarative:
             value = self._value(cls, binding)
             annotation = self.project.evaluate(binding.annotation, cls.module, cls) if binding.annotation else None
         if base.style == "sqlmodel":
-            from .sqlmodel import field_column
-
             return field_column(self.ctx, table, name, value, annotation, binding)
         if isinstance(value, parse.Call) and sqla.resolve(value.func) in COLUMN_WRAPPERS and value.args:
             value = value.args[0]  # deferred(Column(...)), column_property(Column(...))
