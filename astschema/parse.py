@@ -8,6 +8,8 @@ evaluated, so a summary is a pure function of the file's bytes and path.
 
 from __future__ import annotations
 
+import codecs
+import warnings
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -371,10 +373,8 @@ class _Collector:
         if isinstance(node, cst.ConcatenatedString):
             left, right = self.string(node.left, loc), self.string(node.right, loc)
             return _fold(BinOp("Add", left, right, loc))
-        try:
-            return Const(node.evaluated_value, loc)
-        except Exception:  # malformed escapes: libcst evaluates literals with ast
-            return Unknown("string literal", loc)
+        value = string_literal(node.value)
+        return Unknown("string literal", loc) if value is None else Const(value, loc)
 
 
 def _fold(expr: BinOp) -> Expr:
@@ -432,6 +432,27 @@ def _is_enum_values_lambda(node: cst.Lambda) -> bool:
         and element.value.value == target.value
         and element.attr.value == "value"
     )
+
+
+def string_literal(token: str) -> str | bytes | None:
+    """The value of a (non-f) string literal token, decoded by hand: nothing is compiled."""
+    prefix_length = len(token) - len(token.lstrip("rRbBuU"))
+    prefix, body = token[:prefix_length].lower(), token[prefix_length:]
+    quote = body[:3] if body[:3] in ('"""', "'''") else body[:1]
+    if len(body) < 2 * len(quote) or not body.endswith(quote):
+        return None
+    body = body[len(quote) : -len(quote)]
+    try:
+        if "b" in prefix:
+            raw = body.encode("ascii")
+            return raw if "r" in prefix else codecs.escape_decode(raw)[0]
+        if "r" in prefix:
+            return body
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "\d" and friends: kept as written, as Python does
+            return body.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except (UnicodeError, ValueError):
+        return None
 
 
 def _int(text: str) -> int | str:

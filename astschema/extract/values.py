@@ -193,7 +193,8 @@ def column_type(ctx: Context, value, loc: Location | None) -> SQLCall | None:
                 loc,
             )
             return spec
-    ctx.report("AS201", f"unresolved column type {describe(ref)}; built as NullType", loc_of(value, loc))
+    where = loc if isinstance(ref, Lib) else loc_of(value, loc)  # a Lib's own location is its import
+    ctx.report("AS201", f"unresolved column type {describe(ref)}; built as NullType", where)
     return None
 
 
