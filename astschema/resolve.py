@@ -9,6 +9,8 @@ parsed on demand, never imported.  What cannot be followed becomes `Unknown`, ne
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +18,9 @@ from . import parse
 from .diagnostics import Diagnostic, Location
 from .discover import read
 from .parse import Attribute, BinOp, Call, ClassInfo, Const, Mapping, Method, Name, Seq, Subscript, Unknown
+
+SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", ".venv"})
+MAX_SEARCHED_FILES = 50_000  # a class search by name stops looking after this many files
 
 BUILTINS = frozenset(
     "int float bool str bytes dict list tuple set frozenset object type bytearray complex".split()
@@ -71,6 +76,7 @@ class Project:
         self._symbols: dict[str, dict[str, object]] = {}
         self._values: dict[tuple[str, str], Value] = {}
         self._busy: set[tuple[str, str]] = set()
+        self._files: list | None = None
 
     # -- modules ------------------------------------------------------------------------
 
@@ -98,6 +104,37 @@ class Project:
                     return None
                 return self.add(_display(candidate), name, is_package, data)
         return None
+
+    def find_classes(self, name: str) -> list[ClassRef]:
+        """Every class called `name` in the Python files under the roots (parsed, not imported).
+
+        A byte search picks the candidate files first, so only those are parsed.
+        """
+        pattern = re.compile(rb"^[ \t]*class[ \t]+" + re.escape(name.encode()) + rb"\b", re.MULTILINE)
+        found = []
+        for root, path in self._python_files():
+            data, problem = read(path, self.config.max_bytes)
+            if problem is not None or not pattern.search(data):
+                continue
+            module = module_name(path, package_root(path))
+            summary = self.summaries.get(module)
+            if summary is None or Path(summary.path).resolve() != path.resolve():
+                if summary is not None:  # that name belongs to another file: keep both apart
+                    module = str(path)
+                summary = self.summaries.get(module) or self.add(_display(path), module, path.name == "__init__.py", data)
+            found += [ClassRef(summary.module, c.name, c) for c in summary.classes if c.name == name]
+        return found
+
+    def _python_files(self):
+        if self._files is None:
+            self._files = []
+            for root in self.roots:
+                for directory, dirnames, filenames in os.walk(root):
+                    dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS)
+                    self._files += [(root, Path(directory) / f) for f in sorted(filenames) if f.endswith(".py")]
+                    if len(self._files) > MAX_SEARCHED_FILES:
+                        break
+        return self._files
 
     def has_package(self, name: str) -> bool:
         return self.module(name) is not None

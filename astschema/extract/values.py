@@ -163,7 +163,7 @@ def is_type_value(ctx: Context, value) -> bool:
         return _type_root(ctx, ref) is not None
     if isinstance(ref, Lib) and not ref.qualname.startswith("sqlalchemy."):
         return True  # a library type astschema cannot see into: column_type says so
-    return isinstance(ref, parse.Unknown)
+    return isinstance(ref, (parse.Unknown, FuncRef))  # FuncRef: made by a call, e.g. load_utility("X")
 
 
 def column_type(ctx: Context, value, loc: Location | None) -> SQLCall | None:
@@ -179,17 +179,19 @@ def column_type(ctx: Context, value, loc: Location | None) -> SQLCall | None:
             return _decorator_impl(ctx, ref, value)
         if root is not None:  # a subclass of a SQLAlchemy type renders as that type
             return _replay(ctx, parse.Call(root, *_call_parts(value)), sqla.resolve(root), "column type")
-    configured = _configured_type(ctx, ref)
+    # A type made by a call of the scanned tree's own (X = load_utility("X")) cannot be followed.
+    dynamic = isinstance(value, parse.Call) and isinstance(ref, FuncRef)
+    configured = _configured_type(ctx, value if dynamic else ref)
     if configured is not None:
         return configured
-    unique = _unique_class(ctx, ref)
+    unique = _unique_class(ctx, value if dynamic else ref)
     if unique is not None:
         spec = column_type(ctx, unique, loc)
         if spec is not None:
             ctx.report(
                 "AS205",
-                f"type {describe(ref)} could not be followed statically; assumed to be "
-                f"{unique.module}.{unique.name}, the only class of that name in the scanned tree",
+                f"type {unique.name} could not be followed statically ({describe(value)}); assumed to be "
+                f"the only class of that name in the scanned tree, at {unique.loc}",
                 loc,
             )
             return spec
@@ -276,13 +278,7 @@ def _unique_class(ctx: Context, ref) -> ClassRef | None:
     name = _ref_name(ref)
     if name is None or isinstance(ref, ClassRef):
         return None
-    found = [
-        ClassRef(s.module, c.name, c)
-        for s in list(ctx.project.summaries.values())
-        if s is not None
-        for c in s.classes
-        if c.name == name
-    ]
+    found = ctx.project.find_classes(name)
     return found[0] if len(found) == 1 else None
 
 
