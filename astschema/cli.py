@@ -10,6 +10,7 @@ import json
 import sys
 
 from . import __version__
+from .diagnostics import Diagnostic
 
 EXAMPLES = """\
 examples:
@@ -88,8 +89,9 @@ def main(argv=None) -> int:
         return 2
     if output is None:
         return 2
-    sys.stdout.write(output)
-    diagnostics = list(schema.diagnostics) + _build_problems(schema)
+    text, problems = output
+    sys.stdout.write(text)
+    diagnostics = list(schema.diagnostics) + _build_problems(schema) + problems
     if not args.quiet:
         for diagnostic in diagnostics:
             print(diagnostic, file=sys.stderr)
@@ -97,8 +99,6 @@ def main(argv=None) -> int:
 
 
 def _build_problems(schema):
-    from .diagnostics import Diagnostic
-
     problems = []
     for database in schema.databases:
         for message, location in schema.metadata(database.name).info["astschema_problems"]:
@@ -106,7 +106,7 @@ def _build_problems(schema):
     return problems
 
 
-def _ddl(schema, args) -> str | None:
+def _ddl(schema, args):
     from .ddl import statements
 
     names = [d.name for d in schema.databases]
@@ -115,16 +115,18 @@ def _ddl(schema, args) -> str | None:
         print(f"astschema: no database named {', '.join(unknown)} (found: {', '.join(names) or 'none'})",
               file=sys.stderr)
         return None
-    lines = []
+    lines, problems = [], []
     for name in args.database or names:
-        lines.append(f"-- database: {name}")
-        lines += [f"{statement};" for statement in statements(schema.metadata(name), args.dialect)]
-        lines.append("")
-    return "\n".join(lines)
+        ddl, refused = statements(schema.metadata(name), args.dialect)
+        lines += [f"-- database: {name}", *(f"{statement};" for statement in ddl), ""]
+        for table, reason in refused:
+            location = schema.database(name).table(table).location
+            problems.append(Diagnostic("AS207", f"table {table} left out of {args.dialect} DDL: {reason}", location))
+    return "\n".join(lines), problems
 
 
-def _dump(schema, args) -> str:
-    return json.dumps(schema.to_json(), indent=2) + "\n"
+def _dump(schema, args):
+    return json.dumps(schema.to_json(), indent=2) + "\n", []
 
 
 def _summary(schema, args) -> str:
@@ -134,4 +136,4 @@ def _summary(schema, args) -> str:
         lines.append(f"{database.name}: {len(database.tables)} tables from modules: {modules}")
     names = ", ".join(d.name for d in schema.databases)
     lines.append(f"{len(schema.databases)} databases: {names}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", []

@@ -23,11 +23,18 @@ def ordered_tables(metadata: sa.MetaData) -> list[sa.Table]:
         return metadata.sorted_tables
 
 
-def statements(metadata: sa.MetaData, dialect_name: str) -> list[str]:
+def statements(metadata: sa.MetaData, dialect_name: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """The CREATE statements, and (table, reason) for each table the dialect cannot express
+    (e.g. a VARCHAR without length on MySQL): that table is left out, the others go on."""
     compiled = dialect(dialect_name)
-    result = []
+    result, refused = [], []
     for table in ordered_tables(metadata):
-        result.append(str(CreateTable(table).compile(dialect=compiled)).strip())
-        for index in sorted(table.indexes, key=lambda i: i.name or ""):
-            result.append(str(CreateIndex(index).compile(dialect=compiled)).strip())
-    return result
+        try:
+            ddl = [str(CreateTable(table).compile(dialect=compiled)).strip()]
+            for index in sorted(table.indexes, key=lambda i: i.name or ""):
+                ddl.append(str(CreateIndex(index).compile(dialect=compiled)).strip())
+        except sa.exc.SQLAlchemyError as exc:
+            refused.append((table.fullname, str(exc).split(" (Background", 1)[0]))
+            continue
+        result += ddl
+    return result, refused

@@ -34,6 +34,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "AS204": (Severity.WARNING, "non-static-argument"),
     "AS205": (Severity.WARNING, "type-assumed"),
     "AS206": (Severity.ERROR, "unknown-column-in-constraint"),
+    "AS207": (Severity.ERROR, "not-expressible-in-dialect"),
     "AS301": (Severity.WARNING, "cross-database-foreign-key"),
     "AS302": (Severity.ERROR, "unknown-foreign-key-target"),
     "AS401": (Severity.WARNING, "deprecated-get-database-base"),

@@ -1,0 +1,100 @@
+"""The command line, as CI and people use it: output formats and exit codes."""
+
+import json
+import re
+import subprocess
+import sys
+
+from support import FIXTURES
+
+HUB = FIXTURES / "hub"
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "astschema", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, check=False)
+
+
+def test_help_lists_commands_and_options():
+    top = run("--help")
+    assert top.returncode == 0
+    assert all(command in top.stdout for command in ("ddl", "dump", "summary"))
+    ddl = run("ddl", "--help")
+    assert ddl.returncode == 0
+    assert "--dialect" in ddl.stdout and "--include" in ddl.stdout and "--default-database" in ddl.stdout
+
+
+def test_ddl_of_the_hub():
+    proc = run("ddl", HUB, "--dialect", "postgresql")
+    assert proc.returncode == 0, proc.stderr
+    assert re.findall(r"^-- database: (\w+)$", proc.stdout, re.M) == ["framework", "semantic_core", "vector_operations"]
+    # every statement ends with ";" before the next one starts
+    starts = re.findall(r"^CREATE ", proc.stdout, re.M)
+    assert len(re.findall(r"^CREATE [^;]*;$", proc.stdout, re.M)) == len(starts) > 19
+    creates = re.findall(r"^CREATE TABLE (\w+)", proc.stdout, re.M)
+    assert len(creates) == 19
+    # foreign-key order: a referenced table comes before the tables referring to it
+    assert creates.index("modules") < creates.index("error_logs")
+    assert creates.index("documents") < creates.index("document_chunks")
+    assert "SERIAL" in proc.stdout  # compiled for postgresql
+    # every diagnostic line is path:line:col: CODE message
+    lines = proc.stderr.strip().splitlines()
+    assert lines and all(re.match(r"^[^:]+:\d+:\d+: AS\d{3} ", line) for line in lines)
+    assert any("AS301" in line and "documents.module_id -> modules.id" in line for line in lines)
+
+
+def test_ddl_of_one_database():
+    proc = run("ddl", HUB, "--database", "vector_operations")
+    assert re.findall(r"^-- database: (\w+)$", proc.stdout, re.M) == ["vector_operations"]
+    assert proc.stdout.count("CREATE TABLE") == 4
+    missing = run("ddl", HUB, "--database", "nope")
+    assert missing.returncode == 2 and "no database named nope" in missing.stderr
+
+
+def test_exit_codes(tmp_path):
+    (tmp_path / "db_models.py").write_text(
+        "from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import declarative_base\n"
+        "from elsewhere import Mystery\nDATABASE_NAME = 'x'\nBase = declarative_base()\n"
+        "class T(Base):\n    __tablename__ = 't'\n    id = Column(Integer, primary_key=True)\n    m = Column(Mystery)\n"
+    )
+    errors = run("ddl", tmp_path)
+    assert errors.returncode == 1 and "AS201" in errors.stderr
+    # NullType has no DDL: the table is refused by name rather than emitted with a guessed type
+    assert "AS207 table t left out" in errors.stderr and "CREATE TABLE" not in errors.stdout
+    assert run("ddl", tmp_path, "--no-such-option").returncode == 2
+    assert run("ddl", tmp_path / "missing").returncode == 1
+
+
+def test_mysql_refusals_are_diagnostics_not_crashes():
+    proc = run("ddl", HUB, "--dialect", "mysql")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert re.search(r"framework/db_models.py:\d+:\d+: AS207 table framework_sessions left out of mysql DDL", proc.stderr)
+
+
+def test_bad_config_is_a_usage_error(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.astschema]\nincludes = ['x']\n")
+    proc = run("ddl", tmp_path)
+    assert proc.returncode == 2
+    assert "unknown key" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_dump_json_shape():
+    proc = run("dump", HUB, "--format", "json")
+    assert proc.returncode == 0
+    data = json.loads(proc.stdout)
+    assert data["format_version"] == 1
+    assert {d["name"]: len(d["tables"]) for d in data["databases"]} == {
+        "framework": 9, "semantic_core": 6, "vector_operations": 4}
+    modules = next(t for d in data["databases"] for t in d["tables"] if t["name"] == "modules")
+    column = modules["columns"][0]
+    assert column["type"] == {"call": "sqlalchemy.Integer", "args": [], "kwargs": {}}
+    assert column["location"]["path"].endswith("modules/core/database/db_models.py")
+    assert {"code", "severity", "message", "location"} <= set(data["diagnostics"][0])
+
+
+def test_summary_lists_databases_like_the_bootstrap_log():
+    proc = run("summary", HUB)
+    assert proc.returncode == 0
+    assert "framework: 9 tables from modules: modules.core.database," in proc.stdout
+    assert proc.stdout.strip().endswith("3 databases: framework, semantic_core, vector_operations")
