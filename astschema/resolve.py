@@ -112,7 +112,7 @@ class Project:
         """
         pattern = re.compile(rb"^[ \t]*class[ \t]+" + re.escape(name.encode()) + rb"\b", re.MULTILINE)
         found = []
-        for root, path in self._python_files():
+        for path in self._python_files():
             data, problem = read(path, self.config.max_bytes)
             if problem is not None or not pattern.search(data):
                 continue
@@ -131,7 +131,7 @@ class Project:
             for root in self.roots:
                 for directory, dirnames, filenames in os.walk(root):
                     dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS)
-                    self._files += [(root, Path(directory) / f) for f in sorted(filenames) if f.endswith(".py")]
+                    self._files += [Path(directory) / f for f in sorted(filenames) if f.endswith(".py")]
                     if len(self._files) > MAX_SEARCHED_FILES:
                         break
         return self._files

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import MetaData, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import registry as Registry
-from sqlalchemy.schema import CreateIndex, CreateTable, ForeignKeyConstraint
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
 
@@ -66,10 +66,9 @@ def fk_line(table, fk):
 def resolves(fk):
     """Whether a key's target is in its own MetaData (else it points into another database)."""
     try:
-        fk.column
+        return fk.column is not None
     except Exception:
         return False
-    return True
 
 
 def compile_all(element):

@@ -8,6 +8,7 @@ else by the configured default database.
 from __future__ import annotations
 
 from .. import model, parse
+from ..diagnostics import Location
 from ..resolve import ClassRef, Project
 from .declarative import Declarative
 from .tables import core_table, finalize, is_index_call, is_table_call, module_index
@@ -65,7 +66,7 @@ def extract(project: Project, modules: list[str]) -> tuple[list[model.Database],
                 ctx.report(
                     "AS102",
                     f"module defines tables but no DATABASE_NAME; they go to {project.config.default_database!r}",
-                    parse_location(summary),
+                    Location(summary.path, 1, 1),
                 )
 
     drafts = [*declarative.tables, *core_tables.values()]
@@ -87,9 +88,3 @@ def extract(project: Project, modules: list[str]) -> tuple[list[model.Database],
             )
         )
     return databases, ctx.diagnostics
-
-
-def parse_location(summary: parse.ModuleSummary):
-    from ..diagnostics import Location
-
-    return Location(summary.path, 1, 1)

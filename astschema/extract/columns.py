@@ -7,8 +7,6 @@ to settle once every table is known.
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from dataclasses import dataclass
 
 import sqlalchemy

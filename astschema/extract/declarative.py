@@ -467,27 +467,34 @@ def _bind_cls(expr, param: str | None, known: dict):
 
 
 def _ordered_attributes(info: parse.ClassInfo):
-    """Class variables and annotations merged as SQLAlchemy merges them (source order)."""
+    """(name, binding, method) per class attribute, with vars and annotations merged as
+    SQLAlchemy merges them; a later definition in the body wins, as in `vars(cls)`."""
     variables: list[str] = []
-    annotations: list[str] = []
-    entries: dict[str, tuple] = {}
-    for line, kind, item in sorted(
-        [(b.loc.line, "binding", b) for b in info.body] + [(m.loc.line, "method", m) for m in info.methods],
-        key=lambda e: e[0],
-    ):
-        name = item.target if kind == "binding" else item.name
-        if kind == "method" or item.value is not None:
-            if name not in variables:
-                variables.append(name)
-        if kind == "binding" and item.annotation is not None and name not in annotations:
-            annotations.append(name)
-        binding, method = entries.get(name, (None, None))
-        entries[name] = (item, method) if kind == "binding" else (binding, item)
-        if kind == "binding" and binding is not None and binding.annotation is not None and item.annotation is None:
-            entries[name] = (parse.Binding(name, item.value, binding.annotation, item.loc), method)
-    for name in merge_lists_w_ordering(variables, annotations):
-        binding, method = entries[name]
-        yield name, binding if method is None else None, method
+    annotations: dict[str, object] = {}
+    bindings: dict[str, parse.Binding] = {}
+    methods: dict[str, parse.Method] = {}
+    for item in sorted([*info.body, *info.methods], key=lambda i: i.loc.line):
+        if isinstance(item, parse.Method):
+            name = item.name
+            methods[name] = item
+            bindings.pop(name, None)
+        else:
+            name = item.target
+            if item.annotation is not None:
+                annotations.setdefault(name, item.annotation)
+            if item.value is None and name in bindings:
+                continue  # `x: int` after `x = ...` changes nothing but the annotation
+            bindings[name] = item
+            methods.pop(name, None)
+            if item.value is None:
+                continue  # annotation only: not in vars(cls)
+        if name not in variables:
+            variables.append(name)
+    for name in merge_lists_w_ordering(variables, list(annotations)):
+        binding = bindings.get(name)
+        if binding is not None and binding.annotation is None and name in annotations:
+            binding = dataclasses.replace(binding, annotation=annotations[name])
+        yield name, binding, methods.get(name)
 
 
 def merge_lists_w_ordering(a: list, b: list) -> list:

@@ -74,11 +74,6 @@ def kwargs_of(call: parse.Call) -> dict:
     return dict(call.kwargs)
 
 
-def callee(value):
-    """The SQLAlchemy object (or Special) a call's function denotes."""
-    return sqla.resolve(value.func) if isinstance(value, parse.Call) else sqla.MISSING
-
-
 def lib_kind(value) -> tuple[object, str | None]:
     """The SQLAlchemy object a (called or bare) value denotes, and its callable kind."""
     func = value.func if isinstance(value, parse.Call) else value
