@@ -175,37 +175,33 @@ def finalize(declarative: Declarative, drafts: list[TableDraft], core_tables: di
             **options,
         )
 
-    def column_type_from(fk: model.ForeignKey, owner: TableDraft, seen: set):
-        candidates = by_name.get(fk.target_table, [])
-        candidates = sorted(candidates, key=lambda d: d.database != owner.database)
-        for target in candidates:
-            for target_column in target.columns:
-                if target_column.column.key == fk.target_columns[0]:
-                    if target_column.type_from_foreign_key and id(target_column) not in seen:
-                        seen.add(id(target_column))
-                        return column_type_from(
-                            next(iter(_settled(target_column, target))), target, seen
-                        ) if target_column.foreign_keys else None
-                    return target_column.column.type
+    settled = {
+        id(column): [fk for fk in (settle(p, draft) for p in column.foreign_keys) if fk is not None]
+        for draft in drafts
+        for column in draft.columns
+    }
+
+    def type_through(fk: model.ForeignKey, database: str, seen: frozenset):
+        """The type a key-only column takes from its target, following chains of such columns."""
+        for target in sorted(by_name.get(fk.target_table, []), key=lambda d: d.database != database):
+            column = next((c for c in target.columns if c.column.key == fk.target_columns[0]), None)
+            if column is None:
+                continue
+            if not column.type_from_foreign_key:
+                return column.column.type
+            if id(column) in seen or not settled[id(column)]:
+                return None
+            return type_through(settled[id(column)][0], target.database, seen | {id(column)})
         return None
-
-    settled_cache: dict[int, list[model.ForeignKey]] = {}
-
-    def _settled(column_draft, owner):
-        if id(column_draft) not in settled_cache:
-            settled_cache[id(column_draft)] = [
-                fk for fk in (settle(p, owner) for p in column_draft.foreign_keys) if fk is not None
-            ]
-        return settled_cache[id(column_draft)]
 
     tables = []
     for draft in drafts:
         columns = []
         for column_draft in draft.columns:
-            foreign_keys = tuple(_settled(column_draft, draft))
+            foreign_keys = tuple(settled[id(column_draft)])
             changes = {"foreign_keys": foreign_keys}
             if column_draft.type_from_foreign_key and foreign_keys:
-                changes["type"] = column_type_from(foreign_keys[0], draft, {id(column_draft)})
+                changes["type"] = type_through(foreign_keys[0], draft.database, frozenset({id(column_draft)}))
                 if changes["type"] is None:
                     ctx.report(
                         "AS201",
