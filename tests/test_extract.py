@@ -237,3 +237,54 @@ def test_everything_carries_its_source_location(tmp_path):
     table = astschema.scan([tmp_path]).database("x").table("items")
     assert (table.location.line, table.location.col) == (7, 7)
     assert (table.columns[0].location.line, table.columns[0].location.col) == (9, 10)
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("return cls.__name__.lower()", "orderline"),
+        ("return re.sub(r'(?<!^)(?=[A-Z])', '_', cls.__name__).lower()", "order_line"),
+        ("return snake(cls.__name__) + 's'", "order_lines"),
+        ("return 'tbl_' + cls.__name__.upper()", "tbl_ORDERLINE"),
+    ],
+)
+def test_generated_table_names(tmp_path, body, expected):
+    write(tmp_path, {"db_models.py": HEADER + dedent(f"""
+        import re
+        from sqlalchemy.orm import declared_attr
+        DATABASE_NAME = "x"
+
+        def snake(name):
+            return re.sub(r'(?<!^)(?=[A-Z])', '_', name).lower()
+
+        class Base:
+            @declared_attr.directive
+            def __tablename__(cls):
+                {body}
+
+        Model = declarative_base(cls=Base)
+
+        class OrderLine(Model):
+            id = Column(Integer, primary_key=True)
+    """)})
+    schema = astschema.scan([tmp_path])
+    assert tables(schema) == {"x": [expected]}
+
+
+def test_generated_table_name_it_cannot_read_is_reported(tmp_path):
+    write(tmp_path, {"db_models.py": HEADER + dedent("""
+        from sqlalchemy.orm import declared_attr
+        DATABASE_NAME = "x"
+        Base = declarative_base()
+
+        class Named:
+            @declared_attr.directive
+            def __tablename__(cls):
+                return NAMES[cls]
+
+        class OrderLine(Named, Base):
+            id = Column(Integer, primary_key=True)
+    """)})
+    schema = astschema.scan([tmp_path])
+    assert tables(schema) == {}
+    assert [d.code for d in schema.diagnostics] == ["AS203"]

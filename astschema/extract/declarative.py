@@ -22,6 +22,8 @@ from .values import NOT_STATIC, Context, constant, describe, kwargs_of, loc_of
 
 DECLARATIVE_BASE_FUNCTIONS = (sqlalchemy.orm.declarative_base, sqlalchemy.ext.declarative.declarative_base)
 DECLARATIVE_BASE_CLASSES = (sqlalchemy.orm.DeclarativeBase, sqlalchemy.orm.DeclarativeBaseNoMeta)
+STRING_METHODS = frozenset({"lower", "upper", "title", "capitalize", "strip", "casefold"})
+MAX_GENERATED_NAME = 200  # class names a generated-name regex runs on: bounded, so no ReDoS
 COLUMN_WRAPPERS = (sqlalchemy.orm.deferred, sqlalchemy.orm.column_property)
 DECLARED_ATTR = (sqlalchemy.orm.declared_attr, sqlalchemy.ext.declarative.declared_attr)
 
@@ -102,12 +104,11 @@ class Declarative:
             obj = sqla.resolve(value.func)
             if obj in DECLARATIVE_BASE_FUNCTIONS:
                 kwargs = kwargs_of(value)
-                return BaseInfo("declarative", None, self.metadata_info(kwargs.get("metadata")), _type_map(kwargs))
+                return self._function_base(kwargs, kwargs.get("cls"))
             if isinstance(value.func, parse.Attribute) and value.func.attr == "generate_base":
                 registry = value.func.value
                 if isinstance(registry, parse.Call) and sqla.resolve(registry.func) is sqlalchemy.orm.registry:
-                    kwargs = kwargs_of(registry)
-                    return BaseInfo("declarative", None, self.metadata_info(kwargs.get("metadata")), _type_map(kwargs))
+                    return self._function_base(kwargs_of(registry), kwargs_of(value).get("cls"))
             return None
         obj = sqla.resolve(value)
         if obj is sqla.FLASK_MODEL:
@@ -121,6 +122,11 @@ class Declarative:
         if isinstance(value, ClassRef):
             return self._class_base(value)
         return None
+
+    def _function_base(self, kwargs: dict, cls) -> BaseInfo:
+        """`declarative_base(metadata=..., type_annotation_map=..., cls=Mixin)` and the registry form."""
+        holder = cls if isinstance(cls, ClassRef) else None  # cls=: its attributes reach every model
+        return BaseInfo("declarative", None, self.metadata_info(kwargs.get("metadata")), _type_map(kwargs), holder)
 
     def _factory_base(self, call: parse.Call, factory: str) -> BaseInfo:
         if factory == "get_database_base":
@@ -263,8 +269,7 @@ class Declarative:
             if isinstance(value, parse.Attribute) and value.attr in ("mapped", "mapped_as_dataclass"):
                 registry = value.value
                 if isinstance(registry, parse.Call) and sqla.resolve(registry.func) is sqlalchemy.orm.registry:
-                    kwargs = kwargs_of(registry)
-                    return BaseInfo("declarative", None, self.metadata_info(kwargs.get("metadata")), _type_map(kwargs))
+                    return self._function_base(kwargs_of(registry), None)
         return None
 
     def _value(self, cls: ClassRef, binding: parse.Binding):
@@ -388,27 +393,50 @@ class Declarative:
         return None
 
     def _generated_tablename(self, cls, holder, method) -> str | None:
-        """`return cls.__name__.lower()` and friends: the common forms of a generated name."""
-        expr = method.returns
-        transforms = []
-        while isinstance(expr, parse.Call) and isinstance(expr.func, parse.Attribute) and not expr.args:
-            transforms.append(expr.func.attr)
-            expr = expr.func.value
-        if (
-            isinstance(expr, parse.Attribute)
-            and expr.attr == "__name__"
-            and isinstance(expr.value, parse.Name)
-            and set(transforms) <= {"lower", "upper"}
-        ):
-            name = cls.name
-            for transform in reversed(transforms):
-                name = getattr(name, transform)()
-            return name
-        if isinstance(expr, parse.Call) and isinstance(expr.func, parse.Name) and len(expr.args) == 1:
-            function = self.project.evaluate(expr.func, holder.module)
-            if isinstance(function, FuncRef) and _is_name_of_cls(expr.args[0]):
-                return camel_to_snake(cls.name)  # a helper that snake-cases cls.__name__
-        self.ctx.report("AS203", f"generated __tablename__ for {cls.name} is not a form astschema reads", method.loc)
+        """A `declared_attr` `__tablename__` computed from `cls.__name__`: string methods,
+        `re.sub` with static arguments, concatenation, and helpers of the scanned tree
+        built from those, evaluated statically for this class."""
+        name = self._name_expression(method.returns, holder.module, {method.first_param: cls}, 0)
+        if name is None:
+            self.ctx.report("AS203", f"generated __tablename__ for {cls.name} is not a form astschema reads", method.loc)
+        return name
+
+    def _name_expression(self, expr, module: str, env: dict, depth: int) -> str | None:
+        if depth > 8 or expr is None:
+            return None
+        if isinstance(expr, parse.Const):
+            return expr.value if isinstance(expr.value, str) else None
+        if isinstance(expr, parse.Name) and isinstance(env.get(expr.id), str):
+            return env[expr.id]
+        if isinstance(expr, parse.Attribute) and expr.attr == "__name__" and isinstance(expr.value, parse.Name):
+            cls = env.get(expr.value.id)
+            return cls.name if isinstance(cls, ClassRef) else None
+        if isinstance(expr, parse.BinOp) and expr.op in ("Add", "Format"):
+            left = self._name_expression(expr.left, module, env, depth + 1)
+            right = self._name_expression(expr.right, module, env, depth + 1)
+            if left is None or right is None:
+                return None
+            return left + right if expr.op == "Add" else left
+        if not isinstance(expr, parse.Call) or expr.kwargs or expr.starred:
+            return None
+        if isinstance(expr.func, parse.Attribute) and expr.func.attr in STRING_METHODS and not expr.args:
+            inner = self._name_expression(expr.func.value, module, env, depth + 1)
+            return getattr(inner, expr.func.attr)() if inner is not None else None
+        args = [self._name_expression(a, module, env, depth + 1) for a in expr.args]
+        function = self.project.evaluate(expr.func, module)
+        if isinstance(function, Lib) and function.qualname == "re.sub" and len(args) == 3 and None not in args:
+            if len(args[2]) > MAX_GENERATED_NAME:
+                return None
+            try:
+                return re.sub(args[0], args[1], args[2])
+            except re.error:
+                return None
+        if isinstance(function, FuncRef) and function.info.returns is not None and len(expr.args) == 1:
+            # a helper of the tree: bind its parameter to the class (or the string) passed in
+            value = args[0]
+            if value is None and isinstance(expr.args[0], parse.Name):
+                value = env.get(expr.args[0].id)
+            return self._name_expression(function.info.returns, function.module, {function.info.first_param: value}, depth + 1)
         return None
 
     def _table_args(self, classes, mapped: ClassRef, tablename: str):
@@ -536,10 +564,6 @@ def _is_declared_attr(value) -> bool:
             return True
         func = func.value
     return sqla.resolve(func) in DECLARED_ATTR
-
-
-def _is_name_of_cls(expr) -> bool:
-    return isinstance(expr, parse.Attribute) and expr.attr == "__name__" and isinstance(expr.value, parse.Name)
 
 
 def _callable_name(func) -> str | None:
