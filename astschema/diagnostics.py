@@ -35,6 +35,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "AS205": (Severity.WARNING, "type-assumed"),
     "AS206": (Severity.ERROR, "unknown-column-in-constraint"),
     "AS207": (Severity.ERROR, "not-expressible-in-dialect"),
+    "AS208": (Severity.ERROR, "table-defined-twice"),
     "AS301": (Severity.WARNING, "cross-database-foreign-key"),
     "AS302": (Severity.ERROR, "unknown-foreign-key-target"),
     "AS401": (Severity.WARNING, "deprecated-get-database-base"),

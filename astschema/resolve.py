@@ -77,6 +77,7 @@ class Project:
         self._values: dict[tuple[str, str], Value] = {}
         self._busy: set[tuple[str, str]] = set()
         self._files: list | None = None
+        self.imported: list[str] = []  # support modules reached through imports, in order
 
     # -- modules ------------------------------------------------------------------------
 
@@ -102,6 +103,7 @@ class Project:
                 if problem is not None:
                     self.diagnostics.append(problem)
                     return None
+                self.imported.append(name)
                 return self.add(_display(candidate), name, is_package, data)
         return None
 

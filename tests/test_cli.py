@@ -98,3 +98,12 @@ def test_summary_lists_databases_like_the_bootstrap_log():
     assert proc.returncode == 0
     assert "framework: 9 tables from modules: modules.core.database," in proc.stdout
     assert proc.stdout.strip().endswith("3 databases: framework, semantic_core, vector_operations")
+
+
+def test_postgresql_ddl_creates_enum_types_before_their_tables():
+    proc = run("ddl", FIXTURES / "patterns" / "35_python_enum_sibling", "--dialect", "postgresql")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.count("CREATE TYPE orderstatus AS ENUM ('PENDING', 'SHIPPED', 'DELIVERED', 'CANCELLED');") == 1
+    assert out.index("CREATE TYPE orderstatus") < out.index("CREATE TABLE parcels")
+    assert "CREATE TYPE" not in run("ddl", FIXTURES / "patterns" / "35_python_enum_sibling").stdout

@@ -288,3 +288,22 @@ def test_generated_table_name_it_cannot_read_is_reported(tmp_path):
     schema = astschema.scan([tmp_path])
     assert tables(schema) == {}
     assert [d.code for d in schema.diagnostics] == ["AS203"]
+
+
+def test_table_defined_twice_without_extend_existing_is_reported(tmp_path):
+    write(tmp_path, {"db_models.py": HEADER + dedent("""
+        DATABASE_NAME = "x"
+        Base = declarative_base()
+
+        class A(Base):
+            __tablename__ = "items"
+            id = Column(Integer, primary_key=True)
+
+        class B(Base):
+            __tablename__ = "items"
+            id = Column(Integer, primary_key=True)
+            extra = Column(Integer)
+    """)})
+    schema = astschema.scan([tmp_path])
+    assert codes(schema) == [("AS208", "db_models.py", 12)]
+    assert [c.name for c in schema.database("x").table("items").columns] == ["id"]

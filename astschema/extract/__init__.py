@@ -11,7 +11,7 @@ from .. import model, parse
 from ..diagnostics import Location
 from ..resolve import ClassRef, Project
 from .declarative import Declarative
-from .tables import core_table, finalize, is_index_call, is_table_call, module_index
+from .tables import core_table, finalize, is_index_call, is_table_call, merge_redefinitions, module_index
 from .values import Context, describe
 
 
@@ -33,15 +33,24 @@ def extract(project: Project, modules: list[str]) -> tuple[list[model.Database],
         return names[module]
 
     def database_of_module(module: str) -> str:
-        return database_name(module) or project.config.default_database
+        """Where a table of `module` goes when no base factory says (asked once per table)."""
+        name = database_name(module)
+        if name is None and "DATABASE_NAME" not in project.symbols(module):
+            ctx.report(
+                "AS102",
+                f"module defines tables but no DATABASE_NAME; they go to {project.config.default_database!r}",
+                Location(project.summaries[module].path, 1, 1),
+            )
+        return name or project.config.default_database
 
     declarative = Declarative(ctx, database_of_module)
     core_tables = {}
-    for module in modules:
+    order = []
+    for module in _modules_in_order(project, modules):
+        order.append(module)
         summary = project.summaries.get(module)
         if summary is None or not summary.parsed:
             continue
-        before = len(declarative.tables) + len(core_tables)
         for info in summary.classes:
             mapping = declarative.mapping(ClassRef(module, info.name, info))
             base = mapping.base
@@ -61,17 +70,10 @@ def extract(project: Project, modules: list[str]) -> tuple[list[model.Database],
                     core_tables[value.loc] = table
             elif is_index_call(value):
                 module_index(declarative, value, core_tables)
-        if len(declarative.tables) + len(core_tables) > before and database_name(module) is None:
-            if "DATABASE_NAME" not in project.symbols(module):
-                ctx.report(
-                    "AS102",
-                    f"module defines tables but no DATABASE_NAME; they go to {project.config.default_database!r}",
-                    Location(summary.path, 1, 1),
-                )
 
     drafts = [*declarative.tables, *core_tables.values()]
-    drafts.sort(key=lambda d: (modules.index(d.module) if d.module in modules else len(modules), d.loc.line))
-    tables = finalize(declarative, drafts, core_tables)
+    drafts.sort(key=lambda d: (order.index(d.module) if d.module in order else len(order), d.loc.line))
+    tables = finalize(declarative, merge_redefinitions(ctx, drafts), core_tables)
     databases = []
     for name in sorted({t.database for t in tables}):
         members = [t for t in tables if t.database == name]
@@ -88,3 +90,19 @@ def extract(project: Project, modules: list[str]) -> tuple[list[model.Database],
             )
         )
     return databases, ctx.diagnostics
+
+
+def _modules_in_order(project: Project, modules: list[str]):
+    """The scanned modules, then the support modules they import (an import would register
+    their mapped classes too); the list grows while support modules are read."""
+    order, seen = list(modules), set(modules)
+    index = 0
+    while True:
+        for module in project.imported:
+            if module not in seen:
+                seen.add(module)
+                order.append(module)
+        if index == len(order):
+            return
+        yield order[index]
+        index += 1

@@ -60,6 +60,7 @@ class TableDraft:
     options: tuple = ()
     relationships: list = field(default_factory=list)
     attributes: dict = field(default_factory=dict)  # mapped attribute name -> column key
+    extend_existing: bool = False
 
 
 @dataclass

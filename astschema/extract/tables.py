@@ -13,7 +13,7 @@ from .columns import PendingForeignKey, PendingRef, column, column_call, table_i
 from .declarative import Declarative, TableDraft
 from .values import NOT_STATIC, Context, constant, describe, kwargs_of, loc_of
 
-IGNORED_TABLE_OPTIONS = {"extend_existing", "keep_existing", "useexisting", "info", "implicit_returning", "quote", "quote_schema", "listeners", "must_exist", "autoload_with", "autoload_replace", "include_columns", "prefixes"}
+IGNORED_TABLE_OPTIONS = {"keep_existing", "useexisting", "info", "implicit_returning", "quote", "quote_schema", "listeners", "must_exist", "autoload_with", "autoload_replace", "include_columns", "prefixes"}
 
 
 def key_resolver(declarative: Declarative, table: TableDraft):
@@ -52,6 +52,8 @@ def apply_options(ctx: Context, table: TableDraft, options: parse.Mapping) -> No
         value = constant(value_value)
         if not isinstance(key, str):
             ctx.report("AS204", "table option name is not static; left out", loc_of(key_value, table.loc))
+        elif key == "extend_existing":
+            table.extend_existing = bool(value)
         elif key in IGNORED_TABLE_OPTIONS:
             continue
         elif value is NOT_STATIC:
@@ -130,6 +132,39 @@ def _references(value):
             yield from _references(arg)
     elif isinstance(value, parse.Attribute):
         yield from _references(value.value)
+
+
+def merge_redefinitions(ctx: Context, drafts: list[TableDraft]) -> list[TableDraft]:
+    """A table defined again in its database: with `extend_existing` the later definition's
+    columns replace same-keyed ones in place, new ones and all constraints are added (as
+    SQLAlchemy does); without it the import would fail, so it is reported and left out."""
+    first: dict[tuple[str, str], TableDraft] = {}
+    kept = []
+    for draft in drafts:
+        key = (draft.database, _fullname(draft))
+        if key not in first:
+            first[key] = draft
+            kept.append(draft)
+            continue
+        target = first[key]
+        if not draft.extend_existing:
+            ctx.report(
+                "AS208",
+                f"table {key[1]} is already defined in database {key[0]!r} at {target.loc}; importing "
+                "would fail (\"Table is already defined\") without extend_existing; this definition is left out",
+                draft.loc,
+            )
+            continue
+        positions = {c.column.key: i for i, c in enumerate(target.columns)}
+        for column in draft.columns:
+            if column.column.key in positions:
+                target.columns[positions[column.column.key]] = column
+            else:
+                target.columns.append(column)
+        target.items += draft.items
+        target.relationships += draft.relationships
+        target.attributes.update(draft.attributes)
+    return kept
 
 
 # -- settling references ---------------------------------------------------------------------
