@@ -305,5 +305,5 @@ def test_table_defined_twice_without_extend_existing_is_reported(tmp_path):
             extra = Column(Integer)
     """)})
     schema = astschema.scan([tmp_path])
-    assert codes(schema) == [("AS208", "db_models.py", 12)]
+    assert codes(schema) == [("AS208", "db_models.py", 11)]
     assert [c.name for c in schema.database("x").table("items").columns] == ["id"]
