@@ -64,10 +64,16 @@ def _foreign_key_kwargs(fk: model.ForeignKey) -> dict:
     return kwargs
 
 
-def _column(column: model.Column, local_tables: set[str]) -> sa.Column:
+def _resolvable(fk: model.ForeignKey, local_tables: dict[str, set[str]]) -> bool:
+    """Whether a key's target is a table and columns of this database. Others (other
+    databases, unknown names: reported by the scan) cannot be declared here."""
+    return set(fk.target_columns) <= local_tables.get(fk.target_table, set())
+
+
+def _column(column: model.Column, local_tables: dict[str, set[str]]) -> sa.Column:
     args = [column.name, _type(column)]
     for fk in column.foreign_keys:
-        if fk.target_table in local_tables:  # a key into another database has no place here
+        if _resolvable(fk, local_tables):
             args.append(sa.ForeignKey(f"{fk.target_table}.{fk.target_columns[0]}", **_foreign_key_kwargs(fk)))
     args += [replay(extra) for extra in column.extras]
     kwargs = {
@@ -87,7 +93,7 @@ def _column(column: model.Column, local_tables: set[str]) -> sa.Column:
     return sa.Column(*args, **kwargs)
 
 
-def _constraint(item: model.Constraint, local_tables: set[str]):
+def _constraint(item: model.Constraint, local_tables: dict[str, set[str]]):
     options = dict(item.options)
     if item.kind == "unique":
         return sa.UniqueConstraint(*item.columns, name=item.name, **options)
@@ -96,7 +102,7 @@ def _constraint(item: model.Constraint, local_tables: set[str]):
     if item.kind == "check":
         return sa.CheckConstraint(item.sqltext, name=item.name, **options)
     fk = item.foreign_key
-    if fk.target_table not in local_tables:
+    if not _resolvable(fk, local_tables):
         return None
     return sa.ForeignKeyConstraint(
         list(fk.columns), [f"{fk.target_table}.{c}" for c in fk.target_columns], **_foreign_key_kwargs(fk)
@@ -117,7 +123,7 @@ def build_metadata(database: model.Database) -> sa.MetaData:
     metadata = sa.MetaData(naming_convention=_convention(database) or sa.sql.schema.DEFAULT_NAMING_CONVENTION)
     metadata.info["database"] = database.name
     problems = metadata.info["astschema_problems"] = []
-    local_tables = {t.fullname for t in database.tables}
+    local_tables = {t.fullname: {c.key for c in t.columns} for t in database.tables}
     for table in database.tables:
         try:
             items = [c for c in (_constraint(i, local_tables) for i in table.constraints) if c is not None]
@@ -140,4 +146,18 @@ def build_metadata(database: model.Database) -> sa.MetaData:
             problems.append((f"table {table.name}: SQLAlchemy cannot build it: {exc}", table.location))
             if table.fullname in metadata.tables:
                 metadata.remove(metadata.tables[table.fullname])
+    _drop_dangling_keys(metadata, problems)
     return metadata
+
+
+def _drop_dangling_keys(metadata: sa.MetaData, problems: list) -> None:
+    """Keys into a table that could not be built: left out, so the rest stays usable."""
+    for table in metadata.tables.values():
+        for constraint in list(table.foreign_key_constraints):
+            target = constraint.elements[0].target_fullname.rsplit(".", 1)[0]
+            if target not in metadata.tables:
+                table.constraints.discard(constraint)
+                for element in constraint.elements:
+                    element.parent.foreign_keys.discard(element)
+                    table.foreign_keys.discard(element)
+                problems.append((f"foreign key of {table.fullname} to {target} left out: {target} was not built", None))

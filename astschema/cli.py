@@ -102,7 +102,7 @@ def _build_problems(schema):
     problems = []
     for database in schema.databases:
         for message, location in schema.metadata(database.name).info["astschema_problems"]:
-            problems.append(Diagnostic("AS201", message, location))
+            problems.append(Diagnostic("AS209", message, location))
     return problems
 
 

@@ -36,6 +36,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "AS206": (Severity.ERROR, "unknown-column-in-constraint"),
     "AS207": (Severity.ERROR, "not-expressible-in-dialect"),
     "AS208": (Severity.ERROR, "table-defined-twice"),
+    "AS209": (Severity.ERROR, "not-buildable"),
     "AS301": (Severity.WARNING, "cross-database-foreign-key"),
     "AS302": (Severity.ERROR, "unknown-foreign-key-target"),
     "AS401": (Severity.WARNING, "deprecated-get-database-base"),

@@ -307,3 +307,25 @@ def test_table_defined_twice_without_extend_existing_is_reported(tmp_path):
     schema = astschema.scan([tmp_path])
     assert codes(schema) == [("AS208", "db_models.py", 11)]
     assert [c.name for c in schema.database("x").table("items").columns] == ["id"]
+
+
+def test_key_to_an_unknown_column_is_reported_and_left_out(tmp_path):
+    write(tmp_path, {"db_models.py": HEADER + dedent("""
+        DATABASE_NAME = "x"
+        Base = declarative_base()
+
+        class Parent(Base):
+            __tablename__ = "parents"
+            id = Column(Integer, primary_key=True)
+
+        class Child(Base):
+            __tablename__ = "children"
+            id = Column(Integer, primary_key=True)
+            parent_id = Column(Integer, ForeignKey("parents.uid"))
+            other_id = Column(Integer, ForeignKey("nowhere.id"))
+    """)})
+    schema = astschema.scan([tmp_path])
+    assert [(d.code, d.location.line) for d in schema.diagnostics] == [("AS302", 14), ("AS302", 15)]
+    children = schema.metadata("x").tables["children"]
+    assert not children.foreign_keys  # left out; the columns stay
+    assert {"parent_id", "other_id"} <= set(children.c.keys())
