@@ -1,7 +1,7 @@
 """astschema: know the SQLAlchemy schema of a code base without running a line of it."""
 
 __version__ = "0.1.0"
-__all__ = ["scan", "__version__"]
+__all__ = ["check", "scan", "__version__"]
 
 
 def __getattr__(name):
@@ -10,4 +10,8 @@ def __getattr__(name):
         from .api import scan
 
         return scan
+    if name == "check":
+        from .check import check
+
+        return check
     raise AttributeError(name)

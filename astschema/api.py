@@ -52,40 +52,14 @@ def scan(
         project.add(source.path, module, source.path.name == "__init__.py", data)
         modules.append(module)
     databases, found = extract(project, modules)
-    diagnostics += project.diagnostics + found + cross_database_keys(databases)
-    return Schema(tuple(databases), tuple(sorted(set(diagnostics), key=_order)))
-
-
-def cross_database_keys(databases) -> list[Diagnostic]:
-    """Foreign keys whose target is not in the referring table's database."""
-    where = {t.fullname: d.name for d in databases for t in d.tables}
-    columns = {(d.name, t.fullname): {c.key for c in t.columns} for d in databases for t in d.tables}
-    found = []
-    for database in databases:
-        for table in database.tables:
-            keys = [fk for c in table.columns for fk in c.foreign_keys]
-            keys += [c.foreign_key for c in table.constraints if c.foreign_key is not None]
-            for fk in keys:
-                origin = f"{table.name}.{', '.join(fk.columns)}"
-                target_columns = columns.get((database.name, fk.target_table))
-                if target_columns is not None:
-                    missing = [c for c in fk.target_columns if c not in target_columns]
-                    if missing:
-                        found.append(Diagnostic(
-                            "AS302", f"foreign key {origin} -> {fk.target}: {fk.target_table} has no column "
-                            f"{', '.join(missing)}; left out of the DDL", fk.location))
-                    continue
-                if fk.target_table in where:
-                    found.append(Diagnostic(
-                        "AS301",
-                        f"foreign key {origin} -> {fk.target} crosses from database {database.name!r} "
-                        f"to {where[fk.target_table]!r}; left out of the DDL",
-                        fk.location,
-                    ))
-                else:
-                    found.append(Diagnostic(
-                        "AS302", f"foreign key {origin} -> {fk.target}: no such table; left out of the DDL", fk.location))
-    return found
+    diagnostics += project.diagnostics + found
+    suppressions = tuple(
+        (summary.path, line, col, codes)
+        for summary in project.summaries.values()
+        if summary is not None
+        for line, col, codes in summary.suppressions
+    )
+    return Schema(tuple(databases), tuple(sorted(set(diagnostics), key=_order)), suppressions, config)
 
 
 def _order(diagnostic: Diagnostic):

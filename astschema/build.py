@@ -127,7 +127,11 @@ def build_metadata(database: model.Database) -> sa.MetaData:
     for table in database.tables:
         try:
             items = [c for c in (_constraint(i, local_tables) for i in table.constraints) if c is not None]
-            columns = [_column(c, local_tables) for c in table.columns]
+            columns, names = [], set()
+            for column in table.columns:
+                if column.name not in names:  # a second column of one name: AS212 reports it
+                    names.add(column.name)
+                    columns.append(_column(column, local_tables))
             built = sa.Table(
                 table.name,
                 metadata,

@@ -1,6 +1,7 @@
 """The command line: thin on purpose. Parses arguments, calls the API, prints, sets the exit code.
 
-Exit codes (as ruff): 0 nothing wrong, 1 diagnostics of error severity, 2 usage or internal error.
+Exit codes (as ruff): 0 no errors, 1 errors found (warnings too with --warnings-as-errors),
+2 usage error, bad configuration, or internal error.
 """
 
 from __future__ import annotations
@@ -8,16 +9,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from . import __version__
-from .diagnostics import Diagnostic
 
 EXAMPLES = """\
 examples:
-  python -m astschema summary modules/
+  python -m astschema check modules/ --output-format sarif > astschema.sarif
   python -m astschema ddl modules/ --dialect postgresql --database framework
   python -m astschema dump modules/ --format json > schema.json
+  python -m astschema rules AS301
 """
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def _codes(text: str) -> list[str]:
+    return [code.strip().upper() for code in text.split(",") if code.strip()]
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -31,23 +38,41 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-factory", action="append", metavar="NAME",
                         help="another function whose first argument names a base's database "
                              "(repeatable; DatabaseBase and get_database_base are known)")
-    parser.add_argument("--quiet", "-q", action="store_true", help="do not print diagnostics")
+    parser.add_argument("--config", metavar="FILE", type=Path,
+                        help="pyproject.toml to read [tool.astschema] from (default: the nearest one)")
+    parser.add_argument("--select", action="append", type=_codes, metavar="CODES",
+                        help="rule codes or prefixes to run, comma-separated (default ALL)")
+    parser.add_argument("--ignore", action="append", type=_codes, metavar="CODES",
+                        help="rule codes or prefixes to skip, comma-separated")
+    parser.add_argument("--warnings-as-errors", action="store_true", default=None,
+                        help="exit 1 on warnings too")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary (check) "
+                        "or no findings at all (other commands)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="astschema",
-        description="Read SQLAlchemy models statically (never importing them) and report their schema.",
+        description="Read SQLAlchemy models statically (never importing them), check them, and report "
+                    "their schema.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"astschema {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    check = commands.add_parser("check", help="find schema mistakes (for CI)",
+                                description="Run every rule over the scanned models and report findings at "
+                                            "file:line:col. Exit 1 when there are errors.")
+    _common(check)
+    check.add_argument("--output-format", choices=FORMATS, default="text",
+                       help="text (default), json, sarif (SARIF 2.1.0), github (workflow annotations)")
+    check.add_argument("--statistics", action="store_true", help="count findings per rule")
+
     ddl = commands.add_parser("ddl", help="print CREATE TABLE / CREATE INDEX statements per database",
                               description="Print, for each database, a '-- database: NAME' line and the "
-                                          "CREATE TABLE and CREATE INDEX statements SQLAlchemy compiles "
-                                          "from the scanned models, in foreign-key order.")
+                                          "CREATE statements SQLAlchemy compiles from the scanned models, in "
+                                          "foreign-key order. Findings go to stderr.")
     _common(ddl)
     ddl.add_argument("--dialect", choices=("sqlite", "postgresql", "mysql"), default="sqlite",
                      help="SQL dialect to compile for (default sqlite)")
@@ -55,59 +80,104 @@ def build_parser() -> argparse.ArgumentParser:
 
     dump = commands.add_parser("dump", help="print the whole model as JSON",
                                description="Print databases, tables, columns, keys, indexes, constraints, "
-                                           "source locations and diagnostics as JSON "
-                                           "(format_version 1, documented in README).")
+                                           "source locations and findings as JSON (format_version 1, in README).")
     _common(dump)
     dump.add_argument("--format", choices=("json",), default="json", help="output format (json)")
 
     summary = commands.add_parser("summary", help="list discovered databases with table counts",
                                   description="One line per database: its tables and the modules they come from.")
     _common(summary)
+
+    rules = commands.add_parser("rules", help="list the rules, or explain one",
+                                description="Without CODE, one line per rule; with CODE, its documentation.")
+    rules.add_argument("code", nargs="?", metavar="CODE")
+    rules.add_argument("--format", choices=("text", "markdown"), default="text",
+                       help="markdown: the table README keeps (generated from the rule docstrings)")
     return parser
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    from .api import scan
+    args = build_parser().parse_args(argv)
+    if args.command == "rules":
+        return _rules(args)
     from .config import ConfigError
 
     try:
-        schema = scan(
-            args.paths,
-            include=args.include,
-            exclude=args.exclude,
-            default_database=args.default_database,
-            base_factories=args.base_factory,
-        )
-        output = {"ddl": _ddl, "dump": _dump, "summary": _summary}[args.command](schema, args)
+        return _run(args)
     except ConfigError as exc:
         print(f"astschema: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug of ours: say so plainly, without a traceback
         print(f"astschema: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    if output is None:
+
+
+def _run(args) -> int:
+    from .api import scan
+    from .check import check
+    from .config import ConfigError, find_pyproject, load_config
+    from .report import render
+
+    if args.config is not None and not args.config.is_file():
+        raise ConfigError(f"{args.config}: no such file")
+    config = load_config(args.config or find_pyproject(args.paths)).with_overrides(
+        include=args.include,
+        exclude=args.exclude,
+        default_database=args.default_database,
+        select=_flat(args.select),
+        ignore=_flat(args.ignore),
+        warnings_as_errors=args.warnings_as_errors,
+    )
+    schema = scan(args.paths, base_factories=args.base_factory, config=config)
+    findings = check(schema)
+    if args.command == "check":
+        sys.stdout.write(render(findings, args.output_format, statistics=args.statistics, quiet=args.quiet))
+    else:
+        output = {"ddl": _ddl, "dump": _dump, "summary": _summary}[args.command](schema, args, findings)
+        if output is None:
+            return 2
+        text, extra = output
+        sys.stdout.write(text)
+        findings = findings + extra
+        if not args.quiet:
+            for finding in findings:
+                print(render([finding], "text", quiet=True).rstrip("\n"), file=sys.stderr)
+    failing = ("error", "warning") if config.warnings_as_errors else ("error",)
+    return 1 if any(f.severity.value in failing for f in findings) else 0
+
+
+def _flat(groups):
+    return None if groups is None else [code for group in groups for code in group]
+
+
+def _rules(args) -> int:
+    from .rules import ALL_RULES, BY_CODE
+
+    if args.code is None and args.format == "markdown":
+        print(rules_markdown(ALL_RULES), end="")
+        return 0
+    if args.code is None:
+        for rule in ALL_RULES:
+            print(f"{rule.code}  {rule.severity.value:<7}  {rule.name:<36}  {rule.summary()}")
+        return 0
+    rule = BY_CODE.get(args.code.upper())
+    if rule is None:
+        print(f"astschema: no rule {args.code} (see `python -m astschema rules`)", file=sys.stderr)
         return 2
-    text, problems = output
-    sys.stdout.write(text)
-    diagnostics = list(schema.diagnostics) + _build_problems(schema) + problems
-    if not args.quiet:
-        for diagnostic in diagnostics:
-            print(diagnostic, file=sys.stderr)
-    return 1 if any(d.severity.value == "error" for d in diagnostics) else 0
+    print(f"{rule.code} {rule.name} ({rule.severity.value})\n\n{rule.doc()}")
+    return 0
 
 
-def _build_problems(schema):
-    problems = []
-    for database in schema.databases:
-        for message, location in schema.metadata(database.name).info["astschema_problems"]:
-            problems.append(Diagnostic("AS209", message, location))
-    return problems
+def rules_markdown(rules) -> str:
+    """The rules table of README, from the rules themselves."""
+    lines = ["| code | severity | name | what it finds |", "| --- | --- | --- | --- |"]
+    lines += [f"| {r.code} | {r.severity.value} | {r.name} | {r.summary()} |" for r in rules]
+    return "\n".join(lines) + "\n"
 
 
-def _ddl(schema, args):
-    from .ddl import statements
+def _ddl(schema, args, findings):
+    from .ddl import left_out_keys, statements
+    from .diagnostics import Diagnostic
 
     names = [d.name for d in schema.databases]
     unknown = [n for n in args.database or () if n not in names]
@@ -118,22 +188,25 @@ def _ddl(schema, args):
     lines, problems = [], []
     for name in args.database or names:
         ddl, refused = statements(schema.metadata(name), args.dialect)
-        lines += [f"-- database: {name}", *(f"{statement};" for statement in ddl), ""]
+        lines.append(f"-- database: {name}")
+        lines += [f"-- left out: {key}" for key in left_out_keys(schema, name)]
+        lines += [f"{statement};" for statement in ddl]
+        lines.append("")
         for table, reason in refused:
             location = schema.database(name).table(table).location
             problems.append(Diagnostic("AS207", f"table {table} left out of {args.dialect} DDL: {reason}", location))
-    return "\n".join(lines), problems
+    known = {(f.code, f.location) for f in findings}
+    return "\n".join(lines), [p for p in problems if (p.code, p.location) not in known]
 
 
-def _dump(schema, args):
-    return json.dumps(schema.to_json(), indent=2) + "\n", []
+def _dump(schema, args, findings):
+    return json.dumps(schema.to_json(findings), indent=2) + "\n", []
 
 
-def _summary(schema, args) -> str:
+def _summary(schema, args, findings):
     lines = []
     for database in schema.databases:
         modules = ", ".join(m.removesuffix(".db_models") for m in database.modules)
         lines.append(f"{database.name}: {len(database.tables)} tables from modules: {modules}")
-    names = ", ".join(d.name for d in schema.databases)
-    lines.append(f"{len(schema.databases)} databases: {names}")
+    lines.append(f"{len(schema.databases)} databases: {', '.join(d.name for d in schema.databases)}")
     return "\n".join(lines) + "\n", []

@@ -22,13 +22,21 @@ class Config:
     types: tuple[tuple[str, str], ...] = ()
     max_bytes: int = DEFAULT_MAX_BYTES
     follow_symlinks: bool = False
+    # check: rule codes or prefixes ("AS3", "ALL") to run and to skip
+    select: tuple[str, ...] = ("ALL",)
+    ignore: tuple[str, ...] = ()
+    # (from_database, to_database) pairs whose foreign keys are allowed (one server, schemas)
+    allow_cross_database: tuple[tuple[str, str], ...] = ()
+    warnings_as_errors: bool = False
     source: str | None = field(default=None, compare=False)  # the pyproject.toml it came from
 
     def with_overrides(self, **overrides) -> "Config":
         given = {k: v for k, v in overrides.items() if v is not None}
-        for key in ("include", "exclude", "base_factories"):
+        for key in ("include", "exclude", "base_factories", "select", "ignore"):
             if key in given:
                 given[key] = tuple(given[key])
+        if "allow_cross_database" in given:
+            given["allow_cross_database"] = tuple(tuple(pair) for pair in given["allow_cross_database"])
         if "types" in given and isinstance(given["types"], dict):
             given["types"] = tuple(given["types"].items())
         return replace(self, **given)
@@ -68,6 +76,10 @@ def load_config(path: Path | None) -> Config:
         "types": dict,
         "max-bytes": int,
         "follow-symlinks": bool,
+        "select": list,
+        "ignore": list,
+        "allow-cross-database": list,
+        "warnings-as-errors": bool,
     }
     values = {}
     for key, value in table.items():
@@ -76,6 +88,9 @@ def load_config(path: Path | None) -> Config:
         if not isinstance(value, known[key]):
             raise ConfigError(f"{path}: [tool.astschema] {key} must be a {known[key].__name__}")
         values[key.replace("-", "_")] = value
+    pairs = values.get("allow_cross_database", [])
+    if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) for n in p) for p in pairs):
+        raise ConfigError(f"{path}: [tool.astschema] allow-cross-database must be a list of [from, to] pairs")
     if "base_factories" in values:  # configured factories add to the defaults
         values["base_factories"] = DEFAULT_BASE_FACTORIES + tuple(values["base_factories"])
     return Config(source=str(path)).with_overrides(**values)

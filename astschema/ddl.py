@@ -53,3 +53,26 @@ def statements(metadata: sa.MetaData, dialect_name: str) -> tuple[list[str], lis
             continue
         result += ddl
     return result, refused
+
+
+def refusals(metadata: sa.MetaData, dialect_name: str) -> list[tuple[str, str]]:
+    return statements(metadata, dialect_name)[1]
+
+
+def left_out_keys(schema, database_name: str) -> list[str]:
+    """Foreign keys of a database that its DDL cannot declare (into another database, or to
+    an unknown table or column), written out so the DDL says what it leaves out."""
+    from .graph import foreign_keys
+
+    database = schema.database(database_name)
+    homes = {t.fullname: d.name for d in schema.databases for t in d.tables}
+    lines = []
+    for table in database.tables:
+        for fk in foreign_keys(table):
+            target = database.table(fk.target_table)
+            if target is not None and all(target.column(c) for c in fk.target_columns):
+                continue
+            where = homes.get(fk.target_table)
+            why = f"in database {where}" if where and where != database_name else "unknown target"
+            lines.append(f"foreign key {table.name}({', '.join(fk.columns)}) -> {fk.target} ({why})")
+    return lines

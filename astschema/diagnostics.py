@@ -21,28 +21,6 @@ class Severity(str, Enum):
     WARNING = "warning"
 
 
-# Code -> (severity, short name). The check stage (issue 3) turns these into documented rules.
-CODES: dict[str, tuple[Severity, str]] = {
-    "AS100": (Severity.ERROR, "unreadable-file"),
-    "AS101": (Severity.ERROR, "syntax-error"),
-    "AS102": (Severity.WARNING, "missing-database-name"),
-    "AS103": (Severity.ERROR, "non-static-database-name"),
-    "AS104": (Severity.WARNING, "database-name-disagrees-with-base"),
-    "AS201": (Severity.ERROR, "unresolved-type"),
-    "AS202": (Severity.WARNING, "unresolved-name"),
-    "AS203": (Severity.ERROR, "unknown-table-name"),
-    "AS204": (Severity.WARNING, "non-static-argument"),
-    "AS205": (Severity.WARNING, "type-assumed"),
-    "AS206": (Severity.ERROR, "unknown-column-in-constraint"),
-    "AS207": (Severity.ERROR, "not-expressible-in-dialect"),
-    "AS208": (Severity.ERROR, "table-defined-twice"),
-    "AS209": (Severity.ERROR, "not-buildable"),
-    "AS301": (Severity.WARNING, "cross-database-foreign-key"),
-    "AS302": (Severity.ERROR, "unknown-foreign-key-target"),
-    "AS401": (Severity.WARNING, "deprecated-get-database-base"),
-}
-
-
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     code: str
@@ -51,11 +29,17 @@ class Diagnostic:
 
     @property
     def severity(self) -> Severity:
-        return CODES[self.code][0]
+        return self.rule.severity
 
     @property
     def name(self) -> str:
-        return CODES[self.code][1]
+        return self.rule.name
+
+    @property
+    def rule(self):
+        from .rules import BY_CODE  # the rules document every code; they import this module
+
+        return BY_CODE[self.code]
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""

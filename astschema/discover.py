@@ -47,7 +47,7 @@ def _glob_regex(pattern: str) -> re.Pattern:
         else:
             out.append(re.escape(pattern[i]))
             i += 1
-    return re.compile("".join(out))
+    return re.compile("".join(out), re.DOTALL)  # a name may hold a newline: match it too
 
 
 def discover(paths, config) -> tuple[list[SourceFile], list[Diagnostic]]:

@@ -160,6 +160,7 @@ class Database:
     tables: tuple[Table, ...]
     naming_convention: tuple[tuple[str, str], ...] = ()
     modules: tuple[str, ...] = ()
+    location: Location | None = None  # where its name is first given (DATABASE_NAME or a base factory)
 
     def table(self, fullname: str) -> Table | None:
         return next((t for t in self.tables if t.fullname == fullname), None)
@@ -169,7 +170,10 @@ class Database:
 class Schema:
     databases: tuple[Database, ...]
     diagnostics: tuple[Diagnostic, ...] = ()
-    _metadata: dict = field(default_factory=dict, compare=False, repr=False)
+    # `# astschema: ignore[CODE]` comments: (path, line, col, codes or () for every code)
+    suppressions: tuple[tuple[str, int, int, tuple[str, ...]], ...] = ()
+    config: Any = field(default=None, compare=False, repr=False)
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def database(self, name: str) -> Database:
         for database in self.databases:
@@ -177,29 +181,41 @@ class Schema:
                 return database
         raise KeyError(name)
 
+    @property
+    def graph(self):
+        """The foreign keys of every database as a networkx MultiDiGraph (see `graph`)."""
+        if "graph" not in self._cache:
+            from .graph import build_graph
+
+            self._cache["graph"] = build_graph(self)
+        return self._cache["graph"]
+
     def metadata(self, name: str):
         """A `sqlalchemy.MetaData` holding this database's tables, built once."""
-        if name not in self._metadata:
+        key = ("metadata", name)
+        if key not in self._cache:
             from .build import build_metadata
 
-            self._metadata[name] = build_metadata(self.database(name))
-        return self._metadata[name]
+            self._cache[key] = build_metadata(self.database(name))
+        return self._cache[key]
 
-    def to_json(self) -> dict:
+    def to_json(self, findings=None) -> dict:
+        """The `dump` document; `findings` (from `check`) replace the scan's own diagnostics."""
         return {
             "format_version": FORMAT_VERSION,
             "databases": [to_json(d) for d in self.databases],
-            "diagnostics": [
-                {
-                    "code": d.code,
-                    "name": d.name,
-                    "severity": d.severity.value,
-                    "message": d.message,
-                    "location": to_json(d.location),
-                }
-                for d in self.diagnostics
-            ],
+            "diagnostics": [finding_json(d) for d in (self.diagnostics if findings is None else findings)],
         }
+
+
+def finding_json(diagnostic: Diagnostic) -> dict:
+    return {
+        "code": diagnostic.code,
+        "name": diagnostic.name,
+        "severity": diagnostic.severity.value,
+        "message": diagnostic.message,
+        "location": to_json(diagnostic.location),
+    }
 
 
 _PAIR_FIELDS = {"kwargs", "options", "naming_convention", "members"}

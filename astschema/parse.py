@@ -9,6 +9,9 @@ evaluated, so a summary is a pure function of the file's bytes and path.
 from __future__ import annotations
 
 import codecs
+import io
+import re
+import tokenize
 import warnings
 from dataclasses import dataclass, field
 from typing import Union
@@ -141,6 +144,7 @@ class ModuleSummary:
     expressions: tuple[Expr, ...] = ()  # module-level expression statements, e.g. Index(...)
     diagnostics: tuple[Diagnostic, ...] = ()
     parsed: bool = True
+    suppressions: tuple[tuple[int, int, tuple[str, ...]], ...] = ()  # (line, col, codes; () = all)
 
 
 def parse_source(source: bytes, path: str, module: str, is_package: bool = False) -> ModuleSummary:
@@ -148,8 +152,11 @@ def parse_source(source: bytes, path: str, module: str, is_package: bool = False
     try:
         tree = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        loc = Location(path, exc.raw_line, exc.raw_column + 1)
-        return _failed(path, module, is_package, "AS101", f"cannot parse: {exc.message}", loc)
+        # The native parser's own "error at L:C" is where the bad token is; raw_line can be
+        # the next line.
+        where = re.search(r"error at (\d+):(\d+)", exc.message)
+        line, col = (int(where.group(1)), int(where.group(2))) if where else (exc.raw_line, exc.raw_column + 1)
+        return _failed(path, module, is_package, "AS101", f"cannot parse: {exc.message}", Location(path, line, col))
     except RecursionError:
         return _failed(path, module, is_package, "AS101", "cannot parse: nesting too deep", None)
     except Exception as exc:  # bad encodings and the like; libcst raises several types
@@ -170,7 +177,29 @@ def parse_source(source: bytes, path: str, module: str, is_package: bool = False
         classes=tuple(collector.classes),
         functions=tuple(collector.functions),
         expressions=tuple(collector.expressions),
+        suppressions=suppressions(source),
     )
+
+
+SUPPRESSION = re.compile(r"#\s*astschema:\s*ignore(?:\[([^\]]*)\])?")
+
+
+def suppressions(source: bytes) -> tuple[tuple[int, int, tuple[str, ...]], ...]:
+    """`# astschema: ignore[AS301, AS302]` / `# astschema: ignore` comments, found with the
+    tokenizer (a pure-Python lexer: nothing is compiled), so strings never count."""
+    if b"astschema:" not in source:
+        return ()
+    found = []
+    try:
+        for token in tokenize.tokenize(io.BytesIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                match = SUPPRESSION.search(token.string)
+                if match:
+                    codes = tuple(c.strip().upper() for c in (match.group(1) or "").split(",") if c.strip())
+                    found.append((token.start[0], token.start[1] + match.start() + 1, codes))
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):
+        pass  # the file parsed with libcst; what the tokenizer refuses has no suppressions
+    return tuple(found)
 
 
 def _failed(path, module, is_package, code, message, loc) -> ModuleSummary:

@@ -69,7 +69,10 @@ class Project:
     """All summaries of one scan, with lookups across modules."""
 
     def __init__(self, roots, config):
-        self.roots = [Path(r).resolve() for r in dict.fromkeys(roots)]
+        """`roots`: directories to find modules under, the scan paths as given first (paths
+        of support modules are shown relative to those, as the user wrote them)."""
+        self.given = [(Path(r).resolve(), Path(r)) for r in dict.fromkeys(roots)]
+        self.roots = [resolved for resolved, _ in self.given]
         self.config = config
         self.summaries: dict[str, parse.ModuleSummary | None] = {}
         self.diagnostics: list[Diagnostic] = []
@@ -104,7 +107,7 @@ class Project:
                     self.diagnostics.append(problem)
                     return None
                 self.imported.append(name)
-                return self.add(_display(candidate), name, is_package, data)
+                return self.add(self.display(candidate), name, is_package, data)
         return None
 
     def find_classes(self, name: str) -> list[ClassRef]:
@@ -123,7 +126,7 @@ class Project:
             if summary is None or Path(summary.path).resolve() != path.resolve():
                 if summary is not None:  # that name belongs to another file: keep both apart
                     module = str(path)
-                summary = self.summaries.get(module) or self.add(_display(path), module, path.name == "__init__.py", data)
+                summary = self.summaries.get(module) or self.add(self.display(path), module, path.name == "__init__.py", data)
             found += [ClassRef(summary.module, c.name, c) for c in summary.classes if c.name == name]
         return found
 
@@ -137,6 +140,15 @@ class Project:
                     if len(self._files) > MAX_SEARCHED_FILES:
                         break
         return self._files
+
+    def display(self, path: Path) -> Path:
+        """A support module's path as the user would write it: under the scan root it was
+        found in, in the form that root was given (relative or absolute)."""
+        real = path.resolve()
+        for resolved, given in self.given:
+            if real.is_relative_to(resolved):
+                return given / real.relative_to(resolved)
+        return path
 
     def has_package(self, name: str) -> bool:
         return self.module(name) is not None
@@ -312,11 +324,3 @@ def module_name(path: Path, root: Path) -> str:
     if parts and parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
-
-
-def _display(path: Path) -> Path:
-    """A path relative to the working directory when it is below it, as users typed it."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve())
-    except ValueError:
-        return path

@@ -12,7 +12,7 @@ from ..diagnostics import Location
 from ..resolve import ClassRef, Project
 from .declarative import Declarative
 from .tables import core_table, finalize, is_index_call, is_table_call, merge_redefinitions, module_index
-from .values import Context, describe
+from .values import Context, report_non_static_name
 
 
 def extract(project: Project, modules: list[str]) -> tuple[list[model.Database], list]:
@@ -28,8 +28,9 @@ def extract(project: Project, modules: list[str]) -> tuple[list[model.Database],
                 value = project.lookup(module, "DATABASE_NAME")
                 if isinstance(value, parse.Const) and isinstance(value.value, str):
                     names[module] = value.value
+                    ctx.origins.setdefault(value.value, entry.loc)
                 else:
-                    ctx.report("AS103", f"DATABASE_NAME is not a static string ({describe(value)})", entry.loc)
+                    report_non_static_name(ctx, value, entry.loc)
         return names[module]
 
     def database_of_module(module: str) -> str:
@@ -56,11 +57,13 @@ def extract(project: Project, modules: list[str]) -> tuple[list[model.Database],
             base = mapping.base
             declared = database_name(module)
             if mapping.table is not None and base and base.database and declared and base.database != declared:
+                # once, at the base's call when it is in this module, else at each class using it
+                here = base.origin if base.origin and base.origin.path == summary.path else info.loc
                 ctx.report(
                     "AS104",
-                    f"DATABASE_NAME is {declared!r} but the base of {info.name} was made for {base.database!r}; "
-                    f"its table goes to {base.database!r}, as at import",
-                    info.loc,
+                    f"DATABASE_NAME is {declared!r} but this base is made for {base.database!r}; "
+                    f"its tables go to {base.database!r}, as at import",
+                    here,
                 )
         for statement in [*(b.value for b in summary.bindings if b.value is not None), *summary.expressions]:
             value = project.evaluate(statement, module)
@@ -70,6 +73,8 @@ def extract(project: Project, modules: list[str]) -> tuple[list[model.Database],
                     core_tables[value.loc] = table
             elif is_index_call(value):
                 module_index(declarative, value, core_tables)
+            elif isinstance(value, parse.Call):
+                declarative.base_of(value)  # a base made and not (yet) used is still reported on
 
     drafts = [*declarative.tables, *core_tables.values()]
     drafts.sort(key=lambda d: (order.index(d.module) if d.module in order else len(order), d.loc.line))
@@ -87,6 +92,7 @@ def extract(project: Project, modules: list[str]) -> tuple[list[model.Database],
                 tables=tuple(members),
                 naming_convention=convention,
                 modules=tuple(dict.fromkeys(t.module for t in members)),
+                location=ctx.origins.get(name),
             )
         )
     return databases, ctx.diagnostics

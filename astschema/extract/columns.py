@@ -28,6 +28,7 @@ class PendingRef:
     cls: ClassRef | None = None
     attribute: str | None = None
     table_value: object = None  # a Core `Table(...)` call, for `table.c.col`
+    loc: object = None  # where the reference is written
 
 
 @dataclass(frozen=True)
@@ -51,17 +52,17 @@ class ColumnDraft:
 def reference(value) -> PendingRef | None:
     """What a column reference expression points at."""
     if isinstance(value, parse.Const) and isinstance(value.value, str):
-        return PendingRef(text=value.value)
+        return PendingRef(text=value.value, loc=value.loc)
     if isinstance(value, parse.Attribute):
         inner = value.value
         if isinstance(inner, ClassRef):
-            return PendingRef(cls=inner, attribute=value.attr)
+            return PendingRef(cls=inner, attribute=value.attr, loc=value.loc)
         # Model.__table__.c.col / table.c.col / Model.__table__.columns.col
         if isinstance(inner, parse.Attribute) and inner.attr in ("c", "columns"):
             table = inner.value
             if isinstance(table, parse.Attribute) and table.attr == "__table__" and isinstance(table.value, ClassRef):
-                return PendingRef(cls=table.value, attribute=value.attr, text="__table__")
-            return PendingRef(table_value=table, attribute=value.attr)
+                return PendingRef(cls=table.value, attribute=value.attr, text="__table__", loc=value.loc)
+            return PendingRef(table_value=table, attribute=value.attr, loc=value.loc)
     return None
 
 
@@ -279,9 +280,11 @@ def column_keys(ctx: Context, values, resolve_key, what: str, loc) -> tuple[str,
     keys = []
     for value in values:
         ref = reference(value)
-        key = resolve_key(ref) if ref is not None else None
-        if key is None:
+        if ref is None:
             ctx.report("AS204", f"{what}: column reference not understood ({describe(value)}); left out", loc_of(value, loc))
+            return None
+        key = resolve_key(ref)  # reports an unknown column itself
+        if key is None:
             return None
         keys.append(key)
     return tuple(keys)

@@ -18,7 +18,7 @@ from .. import parse, sqla
 from ..resolve import ClassRef, FuncRef, Lib
 from .columns import ColumnDraft, column, column_call, merge_column_calls, read_annotation, unwrap_optional
 from .sqlmodel import field_column
-from .values import NOT_STATIC, Context, constant, describe, kwargs_of, loc_of
+from .values import NOT_STATIC, Context, constant, kwargs_of, loc_of, report_non_static_name
 
 DECLARATIVE_BASE_FUNCTIONS = (sqlalchemy.orm.declarative_base, sqlalchemy.ext.declarative.declarative_base)
 DECLARATIVE_BASE_CLASSES = (sqlalchemy.orm.DeclarativeBase, sqlalchemy.orm.DeclarativeBaseNoMeta)
@@ -43,6 +43,7 @@ class BaseInfo:
     metadata: MetaInfo
     type_map: tuple = ()  # (python type value, column type value) pairs
     cls: ClassRef | None = None  # a base that is a class (its body may hold declared_attrs)
+    origin: object = None  # where a base factory was called
 
 
 @dataclass
@@ -134,14 +135,12 @@ class Declarative:
             self.ctx.report("AS401", "get_database_base() is deprecated; use DatabaseBase() from core.database", call.loc)
         argument = call.args[0] if call.args else next(iter(dict(call.kwargs).values()), None)
         database = constant(argument) if argument is not None else NOT_STATIC
-        if not isinstance(database, str):
-            self.ctx.report(
-                "AS103",
-                f"the database name given to {factory}() is not a static string ({describe(argument)})",
-                loc_of(argument, call.loc),
-            )
+        if isinstance(database, str):
+            self.ctx.origins.setdefault(database, loc_of(argument, call.loc))
+        else:
+            report_non_static_name(self.ctx, argument if argument is not None else call, call.loc)
             database = None
-        return BaseInfo("declarative", database, MetaInfo())
+        return BaseInfo("declarative", database, MetaInfo(), origin=call.loc)
 
     def _class_base(self, cls: ClassRef) -> BaseInfo | None:
         """A class that is itself a declarative base: `class Base(DeclarativeBase)` or `@as_declarative()`."""

@@ -31,7 +31,7 @@ def key_resolver(declarative: Declarative, table: TableDraft):
         by_name = [c.column.key for c in table.columns if c.column.name == key]
         if by_name:
             return by_name[0]
-        declarative.ctx.report("AS206", f"table {table.name} has no column {key!r}", table.loc)
+        declarative.ctx.report("AS206", f"table {table.name} has no column {key!r}", ref.loc or table.loc)
         return None
 
     return resolve
@@ -147,7 +147,14 @@ def merge_redefinitions(ctx: Context, drafts: list[TableDraft]) -> list[TableDra
             kept.append(draft)
             continue
         target = first[key]
-        if not draft.extend_existing:
+        if draft.extend_existing and _shape(draft) != _shape(target):
+            ctx.report(
+                "AS208",
+                f"table {key[1]} is defined again in database {key[0]!r} with different columns, types, keys "
+                f"or constraints (first at {target.loc}); extend_existing merges them",
+                draft.loc,
+            )
+        elif not draft.extend_existing:
             ctx.report(
                 "AS208",
                 f"table {key[1]} is already defined in database {key[0]!r} at {target.loc}; importing "
@@ -156,15 +163,34 @@ def merge_redefinitions(ctx: Context, drafts: list[TableDraft]) -> list[TableDra
             )
             continue
         positions = {c.column.key: i for i, c in enumerate(target.columns)}
-        for column in draft.columns:
-            if column.column.key in positions:
-                target.columns[positions[column.column.key]] = column
-            else:
-                target.columns.append(column)
+        for later in draft.columns:
+            if later.column.key not in positions:
+                target.columns.append(later)
+                continue
+            replaced = target.columns[positions[later.column.key]]
+            target.columns[positions[later.column.key]] = later
+            if replaced.column.index:  # its index stays on the table, as SQLAlchemy keeps it
+                target.items.append(model.Index(None, (later.column.key,), bool(replaced.column.unique),
+                                                location=replaced.column.location))
         target.items += draft.items
         target.relationships += draft.relationships
         target.attributes.update(draft.attributes)
     return kept
+
+
+def _shape(draft: TableDraft):
+    """What a definition declares, without where: columns, keys and constraints."""
+    columns = [
+        (dataclasses.replace(c.column, location=None, attribute=None),
+         [dataclasses.replace(fk, loc=None, targets=tuple(dataclasses.replace(t, loc=None) for t in fk.targets))
+          for fk in c.foreign_keys])
+        for c in draft.columns
+    ]
+    items = [
+        dataclasses.replace(i, loc=None) if isinstance(i, PendingForeignKey) else dataclasses.replace(i, location=None)
+        for i in draft.items
+    ]
+    return columns, items
 
 
 # -- settling references ---------------------------------------------------------------------

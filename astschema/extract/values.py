@@ -22,6 +22,7 @@ class Context:
 
     project: Project
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    origins: dict[str, Location] = field(default_factory=dict)  # database -> where it is named first
     _reported: set = field(default_factory=set)
 
     @property
@@ -33,6 +34,12 @@ class Context:
         if key not in self._reported:  # the same expression may be read for several classes
             self._reported.add(key)
             self.diagnostics.append(Diagnostic(code, message, loc))
+
+
+def report_non_static_name(ctx: Context, value, fallback: Location | None) -> None:
+    """AS103 at the expression itself, so `DATABASE_NAME = f(...)` passed on to
+    `DatabaseBase(DATABASE_NAME)` is one finding, not two."""
+    ctx.report("AS103", f"the database name is not a static string ({describe(value)})", loc_of(value, fallback))
 
 
 def loc_of(value, default: Location | None = None) -> Location | None:

@@ -1,0 +1,30 @@
+"""Every rule astschema checks, by code. `python -m astschema rules` lists them."""
+
+from .base import CheckContext, Invalid, Rule, ScanRule, Valid
+from .keys import (CrossDatabaseCycle, CrossDatabaseForeignKey, ForeignKeyCycle, SetNullOnNonNullable,
+                   TargetNotUnique, TypeMismatch, UnknownForeignKeyTarget)
+from .safety import RawSqlFragment, UnsafeDatabaseName
+from .scan import (DatabaseNameDisagreesWithBase, DeprecatedGetDatabaseBase, MissingDatabaseName,
+                   NonStaticArgument, NonStaticDatabaseName, SyntaxErrorRule, TableDefinedTwice, TypeAssumed,
+                   UnknownColumn, UnknownTableName, UnreadableFile, UnresolvedName, UnresolvedType)
+from .suppression import UnusedSuppression
+from .tables import (DuplicateColumn, DuplicateConstraintName, NoPrimaryKey, NotBuildable, NotExpressible,
+                     SameTableInTwoDatabases, SchemaDisagreesWithDatabase)
+
+ALL_RULES: tuple[type[Rule], ...] = tuple(sorted(
+    [
+        UnusedSuppression,
+        UnreadableFile, SyntaxErrorRule, MissingDatabaseName, NonStaticDatabaseName, DatabaseNameDisagreesWithBase,
+        UnresolvedType, UnresolvedName, UnknownTableName, NonStaticArgument, TypeAssumed, UnknownColumn,
+        NotExpressible, TableDefinedTwice, NotBuildable, SameTableInTwoDatabases, NoPrimaryKey, DuplicateColumn,
+        DuplicateConstraintName,
+        CrossDatabaseForeignKey, UnknownForeignKeyTarget, TargetNotUnique, TypeMismatch, SetNullOnNonNullable,
+        SchemaDisagreesWithDatabase, ForeignKeyCycle, CrossDatabaseCycle,
+        DeprecatedGetDatabaseBase,
+        RawSqlFragment, UnsafeDatabaseName,
+    ],
+    key=lambda rule: rule.code,
+))
+BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}
+
+__all__ = ["ALL_RULES", "BY_CODE", "CheckContext", "Invalid", "Rule", "ScanRule", "Valid"]
