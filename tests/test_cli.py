@@ -110,3 +110,74 @@ def test_postgresql_ddl_creates_enum_types_before_their_tables():
     assert out.count("CREATE TYPE orderstatus AS ENUM ('PENDING', 'SHIPPED', 'DELIVERED', 'CANCELLED');") == 1
     assert out.index("CREATE TYPE orderstatus") < out.index("CREATE TABLE parcels")
     assert "CREATE TYPE" not in run("ddl", FIXTURES / "patterns" / "35_python_enum_sibling").stdout
+
+
+BROKEN = FIXTURES / "broken"
+
+
+def test_check_hub_is_clean_apart_from_one_warning():
+    proc = run("check", HUB)
+    assert proc.returncode == 0, proc.stdout
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].endswith("AS401 get_database_base() is deprecated; use DatabaseBase() from core.database")
+    assert lines[-1] == "Found 1 warning."
+    assert run("check", HUB, "--warnings-as-errors").returncode == 1
+    clean = run("check", HUB, "--ignore", "AS401")
+    assert (clean.returncode, clean.stdout) == (0, "All checks passed.\n")
+
+
+def test_check_broken_tree_fails_and_counts():
+    proc = run("check", BROKEN, "--statistics")
+    assert proc.returncode == 1
+    assert re.search(r"^\s*3  AS301  cross-database-foreign-key$", proc.stdout, re.M)
+    assert re.search(r"^Found \d+ errors and \d+ warnings\.$", proc.stdout, re.M)
+
+
+def test_check_select_and_ignore_by_prefix():
+    only_keys = run("check", BROKEN, "--select", "AS3", "--ignore", "AS301,AS308", "--output-format", "json")
+    codes = {f["code"] for f in json.loads(only_keys.stdout)}
+    assert codes == {"AS302", "AS303", "AS304", "AS305", "AS306", "AS307"}
+    assert run("check", BROKEN, "--select", "AS4").returncode == 0  # AS401 is a warning
+
+
+def test_check_config_file_and_usage_errors(tmp_path):
+    config = tmp_path / "astschema.toml"
+    # --config replaces fixtures/hub/pyproject.toml (and its allowed cross-database pairs)
+    config.write_text('[tool.astschema]\nignore = ["AS401", "AS301"]\n')
+    assert run("check", HUB, "--config", config).stdout == "All checks passed.\n"
+    assert run("check", HUB, "--config", tmp_path / "missing.toml").returncode == 2
+    assert run("check", HUB, "--output-format", "xml").returncode == 2
+
+
+def test_check_output_formats():
+    sarif = json.loads(run("check", BROKEN, "--output-format", "sarif").stdout)
+    assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"]
+    github = run("check", BROKEN, "--output-format", "github").stdout.splitlines()
+    assert github and all(line.startswith(("::error file=", "::warning file=")) for line in github)
+
+
+def test_suppression_comments(tmp_path):
+    source = (
+        "from sqlalchemy import Column, ForeignKey, Integer\nfrom sqlalchemy.orm import declarative_base\n"
+        "DATABASE_NAME = 'x'\nBase = declarative_base()\n"
+        "class T(Base):\n    __tablename__ = 't'\n    id = Column(Integer, primary_key=True)\n"
+        "    a = Column(Integer, ForeignKey('nowhere.id'))  # astschema: ignore[AS302]\n"
+        "    b = Column(Integer, ForeignKey('nowhere.id'))  # astschema: ignore\n"
+        "    c = Column(Integer)  # astschema: ignore[AS301]\n"
+        "    d = Column(Integer, ForeignKey('nowhere.id'))\n"
+    )
+    (tmp_path / "db_models.py").write_text(source)
+    proc = run("check", tmp_path, "--output-format", "json")
+    found = [(f["code"], f["location"]["line"]) for f in json.loads(proc.stdout)]
+    assert found == [("AS001", 10), ("AS302", 11)]
+
+
+def test_rules_command():
+    listing = run("rules")
+    assert listing.returncode == 0
+    assert re.search(r"^AS301  error\s+cross-database-foreign-key\s+A foreign key into another database\.$",
+                     listing.stdout, re.M)
+    one = run("rules", "as307")
+    assert one.returncode == 0 and one.stdout.startswith("AS307 foreign-key-cycle (error)")
+    assert "use_alter=True" in one.stdout
+    assert run("rules", "AS999").returncode == 2

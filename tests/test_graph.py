@@ -52,7 +52,7 @@ def test_creation_order_and_database_order():
     order = creation_order(graph, "framework")
     assert sorted(order) == sorted(t for d, t in graph.nodes if d == "framework")
     assert order.index("modules") < order.index("error_logs")
-    for s, t, d in graph.edges(data=True):
+    for s, t in graph.edges():
         if s[0] == t[0] == "framework" and s != t:
             assert order.index(t[1]) < order.index(s[1])
     databases = database_graph(graph)

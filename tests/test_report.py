@@ -82,7 +82,7 @@ def test_sarif_validates_and_describes_every_rule(mixed):
     assert driver["informationUri"].startswith("https://")
     rules = driver["rules"]
     assert [r["id"] for r in rules] == [rule.code for rule in ALL_RULES]
-    for described, rule in zip(rules, ALL_RULES):
+    for described, rule in zip(rules, ALL_RULES, strict=True):
         assert described["shortDescription"]["text"] == rule.summary()
         assert described["fullDescription"]["text"] == rule.doc()
         assert described["help"]["text"] == rule.doc()
@@ -97,7 +97,7 @@ def test_sarif_results_point_at_their_rule_and_place(mixed):
     results = run["results"]
     assert [(r["ruleId"], r["level"]) for r in results] == [("AS401", "warning"), ("AS211", "error"),
                                                              ("AS211", "error")]
-    for result, finding in zip(results, mixed):
+    for result, finding in zip(results, mixed, strict=True):
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         assert result["message"]["text"] == finding.message
         (location,) = result["locations"]

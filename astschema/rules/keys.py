@@ -134,7 +134,7 @@ class TypeMismatch(Rule):
     def check(self, context):
         for source, target, data in context.graph.edges(data=True):
             table, target_table = context.graph.nodes[source]["table"], context.graph.nodes[target]["table"]
-            for key, target_key in zip(data["columns"], data["target_columns"]):
+            for key, target_key in zip(data["columns"], data["target_columns"], strict=True):
                 column, target_column = table.column(key), target_table.column(target_key)
                 if column is None or target_column is None or column.type is None or target_column.type is None:
                     continue
@@ -168,7 +168,7 @@ class SetNullOnNonNullable(Rule):
                        (("db_models.py", 12, 28),)),)
 
     def check(self, context):
-        for database, table, fk in _keys(context.schema):
+        for _, table, fk in _keys(context.schema):
             actions = [a for a in (fk.ondelete, fk.onupdate) if a and a.upper() == "SET NULL"]
             required = [k for k in fk.columns if table.column(k) is not None and not table.column(k).nullable]
             if actions and required:
@@ -233,7 +233,7 @@ def _cycles(rule, graph, label, database_level=False):
         start = cycle.index(min(cycle, key=str))  # the same words every run, whatever the hash seed
         cycle = cycle[start:] + cycle[:start]
         steps = []
-        for source, target in zip(cycle, cycle[1:] + cycle[:1]):
+        for source, target in zip(cycle, cycle[1:] + cycle[:1], strict=True):
             data = min(graph.get_edge_data(source, target).values(), key=lambda d: _order(d["location"]))
             steps.append(data)
         steps.sort(key=lambda d: _order(d["location"]))
