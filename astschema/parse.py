@@ -160,7 +160,10 @@ def parse_source(source: bytes, path: str, module: str, is_package: bool = False
     except RecursionError:
         return _failed(path, module, is_package, "AS101", "cannot parse: nesting too deep", None)
     except Exception as exc:  # bad encodings and the like; libcst raises several types
-        return _failed(path, module, is_package, "AS101", f"cannot parse: {exc}", None)
+        reason = str(exc)
+        if "encoding" in reason or isinstance(exc, UnicodeError):
+            reason = f"not UTF-8 and no valid PEP 263 coding cookie ({reason})"
+        return _failed(path, module, is_package, "AS101", f"cannot parse: {reason}", None)
     wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
     try:
         positions = wrapper.resolve(PositionProvider)

@@ -330,3 +330,17 @@ def test_key_to_an_unknown_column_is_reported_and_left_out(tmp_path):
     children = schema.metadata("x").tables["children"]
     assert not children.foreign_keys  # left out; the columns stay
     assert {"parent_id", "other_id"} <= set(children.c.keys())
+
+
+def test_encodings(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "db_models.py").write_bytes(b'DATABASE_NAME = "caf\xe9"\n')  # latin-1, no cookie
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "db_models.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\n" + (HEADER + 'DATABASE_NAME = "caf\xe9"\n' + MODEL).encode("latin-1"))
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "db_models.py").write_bytes(b"\xef\xbb\xbf" + (HEADER + 'DATABASE_NAME = "bom"\n' + MODEL).encode())
+    schema = astschema.scan([tmp_path])
+    assert codes(schema) == [("AS101", "db_models.py", 1)]
+    assert "not UTF-8" in schema.diagnostics[0].message
+    assert tables(schema) == {"bom": ["items"], "café": ["items"]}
