@@ -64,17 +64,12 @@ def _foreign_key_kwargs(fk: model.ForeignKey) -> dict:
     return kwargs
 
 
-def _resolvable(fk: model.ForeignKey, local_tables: dict[str, set[str]]) -> bool:
-    """Whether a key's target is a table and columns of this database. Others (other
-    databases, unknown names: reported by the scan) cannot be declared here."""
-    return set(fk.target_columns) <= local_tables.get(fk.target_table, set())
-
-
-def _column(column: model.Column, local_tables: dict[str, set[str]]) -> sa.Column:
+def _column(column: model.Column, target) -> sa.Column:
     args = [column.name, _type(column)]
     for fk in column.foreign_keys:
-        if _resolvable(fk, local_tables):
-            args.append(sa.ForeignKey(f"{fk.target_table}.{fk.target_columns[0]}", **_foreign_key_kwargs(fk)))
+        table = target(fk)
+        if table is not None:
+            args.append(sa.ForeignKey(f"{table}.{fk.target_columns[0]}", **_foreign_key_kwargs(fk)))
     args += [replay(extra) for extra in column.extras]
     kwargs = {
         "key": column.key,
@@ -93,7 +88,7 @@ def _column(column: model.Column, local_tables: dict[str, set[str]]) -> sa.Colum
     return sa.Column(*args, **kwargs)
 
 
-def _constraint(item: model.Constraint, local_tables: dict[str, set[str]]):
+def _constraint(item: model.Constraint, target):
     options = dict(item.options)
     if item.kind == "unique":
         return sa.UniqueConstraint(*item.columns, name=item.name, **options)
@@ -102,10 +97,11 @@ def _constraint(item: model.Constraint, local_tables: dict[str, set[str]]):
     if item.kind == "check":
         return sa.CheckConstraint(item.sqltext, name=item.name, **options)
     fk = item.foreign_key
-    if not _resolvable(fk, local_tables):
+    table = target(fk)
+    if table is None:
         return None
     return sa.ForeignKeyConstraint(
-        list(fk.columns), [f"{fk.target_table}.{c}" for c in fk.target_columns], **_foreign_key_kwargs(fk)
+        list(fk.columns), [f"{table}.{c}" for c in fk.target_columns], **_foreign_key_kwargs(fk)
     )
 
 
@@ -117,44 +113,75 @@ def _convention(database: model.Database) -> dict:
     return convention
 
 
-def build_metadata(database: model.Database) -> sa.MetaData:
-    """The database's tables as SQLAlchemy objects. Problems go to `info["astschema_problems"]`
-    as (message, location) pairs; the table concerned is left out rather than guessed."""
-    metadata = sa.MetaData(naming_convention=_convention(database) or sa.sql.schema.DEFAULT_NAMING_CONVENTION)
-    metadata.info["database"] = database.name
-    problems = metadata.info["astschema_problems"] = []
-    local_tables = {t.fullname: {c.key for c in t.columns} for t in database.tables}
-    for table in database.tables:
-        try:
-            items = [c for c in (_constraint(i, local_tables) for i in table.constraints) if c is not None]
-            columns, names = [], set()
-            for column in table.columns:
-                if column.name not in names:  # a second column of one name: AS212 reports it
-                    names.add(column.name)
-                    columns.append(_column(column, local_tables))
-            built = sa.Table(
-                table.name,
-                metadata,
-                *columns,
-                *items,
-                schema=table.schema,
-                comment=table.comment,
-                **dict(table.options),
-            )
-            for index in table.indexes:
-                elements = [built.c[e] if isinstance(e, str) else replay(e, built) for e in index.columns]
-                sa.Index(index.name, *elements, unique=index.unique, **dict(index.options))
-        except BuildError as exc:
-            problems.append((str(exc), exc.location or table.location))
-        except Exception as exc:  # SQLAlchemy refuses the combination: say so, keep going
-            problems.append((f"table {table.name}: SQLAlchemy cannot build it: {exc}", table.location))
-            if table.fullname in metadata.tables:
-                metadata.remove(metadata.tables[table.fullname])
-    _drop_dangling_keys(metadata, problems)
+def _new_metadata(convention: dict) -> sa.MetaData:
+    metadata = sa.MetaData(naming_convention=convention or sa.sql.schema.DEFAULT_NAMING_CONVENTION)
+    metadata.info["astschema_problems"] = []
     return metadata
 
 
-def _drop_dangling_keys(metadata: sa.MetaData, problems: list) -> None:
+def build_metadata(database: model.Database) -> sa.MetaData:
+    """The database's tables as SQLAlchemy objects. Problems go to `info["astschema_problems"]`
+    as (message, location) pairs; the table concerned is left out rather than guessed.
+    A key whose target is not in this database (another database, an unknown name: the
+    rules report those) cannot be declared here and is left out."""
+    metadata = _new_metadata(_convention(database))
+    metadata.info["database"] = database.name
+    columns = {t.fullname: {c.key for c in t.columns} for t in database.tables}
+
+    def target(fk: model.ForeignKey) -> str | None:
+        return fk.target_table if set(fk.target_columns) <= columns.get(fk.target_table, set()) else None
+
+    for table in database.tables:
+        _add_table(metadata, table, target, table.schema)
+    _drop_dangling_keys(metadata)
+    return metadata
+
+
+def build_schemas(schema: model.Schema) -> sa.MetaData:
+    """Every database as a schema of one MetaData (PostgreSQL's one-server layout), so that
+    keys between databases become real constraints: `framework.modules.id`."""
+    conventions = {d.naming_convention for d in schema.databases}
+    metadata = _new_metadata(_convention(schema.databases[0]) if len(conventions) == 1 and schema.databases else {})
+    columns = {(d.name, t.fullname): {c.key for c in t.columns} for d in schema.databases for t in d.tables}
+    for database in schema.databases:
+
+        def target(fk: model.ForeignKey, home=database.name) -> str | None:
+            owners = [d for d, t in columns if t == fk.target_table]
+            owner = home if home in owners else (owners[0] if owners else None)
+            if owner is None or not set(fk.target_columns) <= columns[(owner, fk.target_table)]:
+                return None
+            return f"{owner}.{fk.target_table}"
+
+        for table in database.tables:
+            _add_table(metadata, table, target, database.name)
+    _drop_dangling_keys(metadata)
+    return metadata
+
+
+def _add_table(metadata: sa.MetaData, table: model.Table, target, schema: str | None) -> None:
+    problems = metadata.info["astschema_problems"]
+    try:
+        items = [c for c in (_constraint(i, target) for i in table.constraints) if c is not None]
+        columns, names = [], set()
+        for column in table.columns:
+            if column.name not in names:  # a second column of one name: AS212 reports it
+                names.add(column.name)
+                columns.append(_column(column, target))
+        built = sa.Table(table.name, metadata, *columns, *items, schema=schema, comment=table.comment,
+                         **dict(table.options))
+        for index in table.indexes:
+            elements = [built.c[e] if isinstance(e, str) else replay(e, built) for e in index.columns]
+            sa.Index(index.name, *elements, unique=index.unique, **dict(index.options))
+    except BuildError as exc:
+        problems.append((str(exc), exc.location or table.location))
+    except Exception as exc:  # SQLAlchemy refuses the combination: say so, keep going
+        problems.append((f"table {table.name}: SQLAlchemy cannot build it: {exc}", table.location))
+        key = f"{schema}.{table.name}" if schema else table.name
+        if key in metadata.tables:  # half-built: leave it out rather than guess
+            metadata.remove(metadata.tables[key])
+
+
+def _drop_dangling_keys(metadata: sa.MetaData) -> None:
     """Keys into a table that could not be built: left out, so the rest stays usable."""
     for table in metadata.tables.values():
         for constraint in list(table.foreign_key_constraints):
@@ -164,4 +191,5 @@ def _drop_dangling_keys(metadata: sa.MetaData, problems: list) -> None:
                 for element in constraint.elements:
                     element.parent.foreign_keys.discard(element)
                     table.foreign_keys.discard(element)
-                problems.append((f"foreign key of {table.fullname} to {target} left out: {target} was not built", None))
+                metadata.info["astschema_problems"].append(
+                    (f"foreign key of {table.fullname} to {target} left out: {target} was not built", None))
