@@ -50,6 +50,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         "or no findings at all (other commands)")
 
 
+def _targets(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url-template", default="sqlite:///data/database/{name}.db", metavar="URL",
+                        help="SQLAlchemy URL with {name} for the database name "
+                             "(default sqlite:///data/database/{name}.db, relative to the current directory)")
+    parser.add_argument("--database", action="append", metavar="NAME", help="only this database (repeatable)")
+    parser.add_argument("--postgres-schemas", metavar="URL",
+                        help="one PostgreSQL database holding every astschema database as a schema, "
+                             "so cross-database keys become real constraints")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="astschema",
@@ -87,6 +97,26 @@ def build_parser() -> argparse.ArgumentParser:
     summary = commands.add_parser("summary", help="list discovered databases with table counts",
                                   description="One line per database: its tables and the modules they come from.")
     _common(summary)
+
+    create = commands.add_parser(
+        "create", help="create every discovered database (the bootstrap, done safely)",
+        description="Create each database from the scanned models in dependency order, each in one "
+                    "transaction. Never drops or alters: an existing database that matches is left alone, "
+                    "one that drifted is reported (exit 1). Check errors stop it before anything is written.")
+    _common(create)
+    _targets(create)
+    create.add_argument("--dry-run", action="store_true", help="print the DDL it would run; touch nothing")
+    create.add_argument("--add-missing", action="store_true",
+                        help="in an existing database, create missing tables and indexes (nothing else)")
+    create.add_argument("--allow-raw-sql", action="store_true",
+                        help="create even when raw SQL fragments fail the safety rule (AS501)")
+
+    diff = commands.add_parser("diff", help="compare live databases with the models (alembic)",
+                               description="Compare each live database with the models using alembic's "
+                                           "compare_metadata. Exit 0 in sync, 1 drifted.")
+    _common(diff)
+    _targets(diff)
+    diff.add_argument("--output-format", choices=("text", "json"), default="text")
 
     rules = commands.add_parser("rules", help="list the rules, or explain one",
                                 description="Without CODE, one line per rule; with CODE, its documentation.")
@@ -132,6 +162,8 @@ def _run(args) -> int:
     findings = check(schema)
     if args.command == "check":
         sys.stdout.write(render(findings, args.output_format, statistics=args.statistics, quiet=args.quiet))
+    elif args.command in ("create", "diff"):
+        return _create_or_diff(schema, args, findings)
     else:
         output = {"ddl": _ddl, "dump": _dump, "summary": _summary}[args.command](schema, args, findings)
         if output is None:
@@ -144,6 +176,38 @@ def _run(args) -> int:
                 print(render([finding], "text", quiet=True).rstrip("\n"), file=sys.stderr)
     failing = ("error", "warning") if config.warnings_as_errors else ("error",)
     return 1 if any(f.severity.value in failing for f in findings) else 0
+
+
+def _create_or_diff(schema, args, findings) -> int:
+    from .create import CreateError, create, diff
+    from .report import render
+
+    if not args.quiet:
+        sys.stderr.write(render(findings, "text", quiet=True))
+    blocking = [f for f in findings if f.severity.value == "error"
+                and not (args.command == "create" and args.allow_raw_sql and f.code == "AS501")]
+    if args.command == "create" and blocking:
+        print(f"astschema: {len(blocking)} check errors; nothing was created", file=sys.stderr)
+        return 1
+    try:
+        if args.command == "create":
+            outcome = create(schema, url_template=args.url_template, databases=args.database, dry_run=args.dry_run,
+                             add_missing=args.add_missing, postgres_schemas=args.postgres_schemas)
+        else:
+            outcome = diff(schema, url_template=args.url_template, databases=args.database,
+                           postgres_schemas=args.postgres_schemas)
+    except CreateError as exc:
+        print(f"astschema: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "diff" and args.output_format == "json":
+        print(json.dumps({"databases": outcome.drift, "in_sync": not any(outcome.drift.values())}, indent=2))
+    elif args.command == "diff":
+        for name, lines in outcome.drift.items():
+            print(f"{name}: " + ("in sync" if not lines else f"{len(lines)} differences"))
+            print("".join(f"  {line}\n" for line in lines), end="")
+    else:
+        print("\n".join(outcome.lines))
+    return outcome.exit_code
 
 
 def _flat(groups):

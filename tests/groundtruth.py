@@ -75,11 +75,32 @@ def compile_all(element):
     return {name: str(element.compile(dialect=d)).strip() for name, d in DIALECTS.items()}
 
 
+def create_databases(template, tables_of):
+    """The bootstrap's last phase: one database per name, created from the imported tables."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    for database, tables in tables_of.items():
+        url = make_url(template.replace("{name}", database))
+        if url.get_backend_name() == "sqlite":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if url.get_backend_name() == "postgresql":
+            server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+            with server.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+            server.dispose()
+        engine = create_engine(url)
+        tables[0].metadata.create_all(engine, tables=tables)
+        engine.dispose()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root")
     parser.add_argument("--include", action="append")
     parser.add_argument("--default-database", default="default")
+    parser.add_argument("--create", metavar="URL_TEMPLATE",
+                        help="also create each database at this URL ({name} = database), as the bootstrap does")
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
     sys.path.insert(0, str(root))
@@ -116,10 +137,12 @@ def main(argv=None):
                 owner[id(mapper.local_table)] = cls_module
 
     databases = {}
+    tables_of = {}  # database -> its Table objects, for --create
     for md in metadatas.values():
         for table in md.tables.values():
             database = md.info.get("database") or getattr(
                 owner.get(id(table)), "DATABASE_NAME", None) or args.default_database
+            tables_of.setdefault(database, []).append(table)
             db = databases.setdefault(
                 database, {"tables": {}, "indexes": {}, "dropped_foreign_keys": []})
             for fkc in list(table.foreign_key_constraints):
@@ -140,6 +163,8 @@ def main(argv=None):
 
     for db in databases.values():
         db["dropped_foreign_keys"].sort()
+    if args.create:
+        create_databases(args.create, tables_of)
     result = {"databases": databases, "import_errors": import_errors}
     print(json.dumps(result, indent=2, sort_keys=True))
     return 0
