@@ -17,6 +17,14 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m astschema summary fixtures/hub
 	$(PY) -m astschema ddl fixtures/hub --dialect sqlite
+	@mkdir -p data
+	@if command -v dot >/dev/null 2>&1; then \
+		$(PY) -m astschema graph fixtures/hub --format svg -o data/hub-schema.svg -q && \
+		echo "The diagram of fixtures/hub is in data/hub-schema.svg"; \
+	else \
+		$(PY) -m astschema graph fixtures/hub --format mermaid -o data/hub-schema.mmd -q && \
+		echo "Graphviz is not installed (apt-get install graphviz): Mermaid diagram in data/hub-schema.mmd"; \
+	fi
 
 test: $(STAMP)
 	$(PY) -m pytest -q

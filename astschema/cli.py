@@ -118,6 +118,20 @@ def build_parser() -> argparse.ArgumentParser:
     _targets(diff)
     diff.add_argument("--output-format", choices=("text", "json"), default="text")
 
+    graph = commands.add_parser(
+        "graph", help="draw databases, tables and the foreign keys between them",
+        description="Databases as clusters, tables with their key columns, foreign keys as edges; "
+                    "cross-database keys stand out. svg and png render through Graphviz's dot.")
+    _common(graph)
+    graph.add_argument("--format", choices=("mermaid", "dot", "json", "graphml", "svg", "png"), default="mermaid",
+                       help="mermaid (default), dot, json (networkx node-link), graphml, svg or png (Graphviz)")
+    graph.add_argument("--database", metavar="NAME", help="only this database and the tables its keys touch")
+    graph.add_argument("--cross-only", action="store_true", help="only cross-database keys and their tables")
+    graph.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    graph.add_argument("--inject", type=Path, metavar="FILE.md",
+                       help="put the Mermaid diagram between the astschema:graph marker comments of FILE.md")
+    graph.add_argument("--check", action="store_true", help="with --inject: exit 1 if FILE.md is out of date")
+
     rules = commands.add_parser("rules", help="list the rules, or explain one",
                                 description="Without CODE, one line per rule; with CODE, its documentation.")
     rules.add_argument("code", nargs="?", metavar="CODE")
@@ -164,6 +178,8 @@ def _run(args) -> int:
         sys.stdout.write(render(findings, args.output_format, statistics=args.statistics, quiet=args.quiet))
     elif args.command in ("create", "diff"):
         return _create_or_diff(schema, args, findings)
+    elif args.command == "graph":
+        return _graph(schema, args)
     else:
         output = {"ddl": _ddl, "dump": _dump, "summary": _summary}[args.command](schema, args, findings)
         if output is None:
@@ -208,6 +224,32 @@ def _create_or_diff(schema, args, findings) -> int:
     else:
         print("\n".join(outcome.lines))
     return outcome.exit_code
+
+
+def _graph(schema, args) -> int:
+    from .diagram import DiagramError, inject, render
+
+    try:
+        if args.inject is not None:
+            text = render(schema, "mermaid", database=args.database, cross_only=args.cross_only)
+            current = inject(args.inject, text, check=args.check)
+            if args.check and not current:
+                print(f"{args.inject}: the diagram is out of date; run without --check to update it", file=sys.stderr)
+                return 1
+            print(f"{args.inject}: diagram {'up to date' if current else 'updated'}", file=sys.stderr)
+            return 0
+        output = render(schema, args.format, database=args.database, cross_only=args.cross_only)
+    except DiagramError as exc:
+        print(f"astschema: {exc}", file=sys.stderr)
+        return 2
+    if args.output is not None:
+        args.output.write_bytes(output if isinstance(output, bytes) else output.encode())
+        print(f"wrote {args.output}", file=sys.stderr)
+    elif isinstance(output, bytes):
+        sys.stdout.buffer.write(output)
+    else:
+        sys.stdout.write(output)
+    return 0
 
 
 def _flat(groups):

@@ -181,3 +181,18 @@ def test_rules_command():
     assert one.returncode == 0 and one.stdout.startswith("AS307 foreign-key-cycle (error)")
     assert "use_alter=True" in one.stdout
     assert run("rules", "AS999").returncode == 2
+
+
+def test_graph_command_and_readme_diagram_is_current(tmp_path):
+    readme = FIXTURES.parent / "README.md"
+    check = run("graph", HUB, "--cross-only", "--inject", readme, "--check")
+    assert check.returncode == 0, "README's diagram is stale: python -m astschema graph fixtures/hub --cross-only --inject README.md"
+    stale = tmp_path / "doc.md"
+    stale.write_text("# Schema\n<!-- astschema:graph:start -->\nold\n<!-- astschema:graph:end -->\n")
+    assert run("graph", HUB, "--inject", stale, "--check").returncode == 1
+    assert run("graph", HUB, "--inject", stale).returncode == 0
+    assert run("graph", HUB, "--inject", stale, "--check").returncode == 0
+    assert "```mermaid\nflowchart LR" in stale.read_text()
+    graphml = run("graph", HUB, "--format", "graphml", "-o", tmp_path / "hub.graphml")
+    assert graphml.returncode == 0 and (tmp_path / "hub.graphml").read_text().startswith("<graphml")
+    assert run("graph", HUB, "--database", "nope").returncode == 2
