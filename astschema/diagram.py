@@ -270,13 +270,13 @@ def _location(location) -> str | None:
 def _graphml_safe(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """GraphML holds only str/int/float/bool: lists become text, missing values are left out,
     and `label`s are added for viewers such as yEd and Gephi."""
-    for node, data in graph.nodes(data=True):
+    for _, data in graph.nodes(data=True):
         data["columns"] = "\n".join(
             f"{c['name']}: {c['type']}{' PK' if c['primary_key'] else ''}{'' if c['nullable'] else ' NOT NULL'}"
             for c in data["columns"])
         data["label"] = data["table"]
         _drop_none(data)
-    for u, v, data in graph.edges(data=True):
+    for _, _, data in graph.edges(data=True):
         data["columns"] = ", ".join(data["columns"])
         data["target_columns"] = ", ".join(data["target_columns"])
         data["label"] = data["columns"]

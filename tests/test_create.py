@@ -11,8 +11,6 @@ from textwrap import dedent
 import pytest
 import sqlalchemy as sa
 
-import astschema
-from astschema.create import create, diff
 from support import FIXTURES, TESTS
 
 HUB = FIXTURES / "hub"
