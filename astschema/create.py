@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,8 +108,47 @@ def _only_missing(differences) -> bool:
 # -- engines, locks and transactions -------------------------------------------------------------
 
 
+def statement_count(sql: str) -> int:
+    """How many SQL statements a string holds: `;` outside quotes, quoted identifiers,
+    dollar quotes and comments ends one (PostgreSQL's lexical rules, which cover SQLite's)."""
+    count, i, n = 0, 0, len(sql)
+    pending = False  # text seen since the last `;`
+    while i < n:
+        char = sql[i]
+        if char in "'\"":
+            end = sql.find(char, i + 1)
+            while end != -1 and sql[end + 1 : end + 2] == char:  # '' and "" are escapes
+                end = sql.find(char, end + 2)
+            i, pending = (n if end == -1 else end + 1), True
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end == -1 else end + 1
+        elif sql.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                depth += 1 if sql.startswith("/*", i) else -1 if sql.startswith("*/", i) else 0
+                i += 2 if sql.startswith(("/*", "*/"), i) else 1
+        elif char == "$" and (tag := re.match(r"\$[A-Za-z_]*\$", sql[i:])):
+            end = sql.find(tag.group(0), i + len(tag.group(0)))
+            i, pending = (n if end == -1 else end + len(tag.group(0))), True
+        elif char == ";":
+            count, pending, i = count + pending, False, i + 1
+        else:
+            pending = pending or not char.isspace()
+            i += 1
+    return count + pending
+
+
 def _engine(url: str) -> sa.Engine:
     engine = sa.create_engine(url)
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _one_statement(connection, cursor, statement, parameters, context, executemany):
+        # Raw SQL from scanned code (text defaults, check constraints) runs only inside its own
+        # single statement: some drivers (psycopg) would run `...; DROP TABLE x` as two.
+        if statement_count(statement) > 1:
+            raise CreateError(f"refusing to run more than one statement at once: {statement.strip()[:200]!r}")
+
     if engine.dialect.name == "sqlite":
         # pysqlite commits before DDL on its own; take over so CREATE TABLE is transactional
         # (SQLAlchemy's documented recipe), and turn foreign keys on as the bootstrap would.
@@ -269,7 +309,7 @@ def _create_one(schema: Schema, name: str, url: str, metadata: sa.MetaData, sche
                         outcome.lines += [f"  {line}" for line in outcome.drift[name]]
                         return "drifted"
                     metadata.create_all(connection, tables=tables)
-        except sa.exc.SQLAlchemyError as exc:
+        except (sa.exc.SQLAlchemyError, CreateError) as exc:
             outcome.failed = True
             statement = (getattr(exc, "statement", None) or "").strip().splitlines()
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

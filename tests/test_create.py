@@ -281,3 +281,38 @@ def test_postgres_schemas_enforce_cross_database_keys(postgres_url):
                     "VALUES (424242, 'a.txt', 'h', 1)")
     finally:
         engine.dispose()
+
+
+INJECTION = {"db_models.py": """
+    from sqlalchemy import Column, Integer, text
+    from sqlalchemy.orm import declarative_base
+    DATABASE_NAME = "shop"
+    Base = declarative_base()
+
+    class A(Base):
+        __tablename__ = "a"
+        id = Column(Integer, primary_key=True)
+        n = Column(Integer, server_default=text("0); DROP TABLE victims; CREATE TABLE z (y INTEGER"))
+"""}
+
+
+def test_raw_sql_runs_one_statement_at_a_time_even_when_allowed(tmp_path, postgres_url):
+    models = write(tmp_path / "models", INJECTION)
+    database = f"t{uuid.uuid4().hex[:8]}"
+    server = sa.create_engine(f"{postgres_url}/postgres", isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{database}"')
+    server.dispose()
+    url = f"{postgres_url}/{database}"
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE victims (id INTEGER)")
+    for target in (["--url-template", f"sqlite:///{tmp_path}/{{name}}.db"], ["--postgres-schemas", url]):
+        proc = run("create", models, "--allow-raw-sql", *target)
+        assert proc.returncode == 1, proc.stdout
+        assert "refusing to run more than one statement at once" in proc.stdout
+    with engine.connect() as connection:
+        assert sa.inspect(connection).has_table("victims")
+        assert not sa.inspect(connection).has_table("z")
+    engine.dispose()
+    assert not (tmp_path / "shop.db").exists()
