@@ -202,10 +202,16 @@ def _ensure_postgres_database(url: sa.URL) -> bool:
         with server.connect() as connection:
             exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"),
                                         {"d": url.database}).scalar()
-            if not exists:
-                quoted = connection.dialect.identifier_preparer.quote(url.database)
+            if exists:
+                return False
+            quoted = connection.dialect.identifier_preparer.quote(url.database)
+            try:
                 connection.exec_driver_sql(f"CREATE DATABASE {quoted}")
-            return not exists
+            except sa.exc.DBAPIError as exc:  # another run created it a moment ago
+                if "already exists" not in str(exc.orig):
+                    raise
+                return False
+            return True
     finally:
         server.dispose()
 

@@ -108,10 +108,17 @@ def test_type_change_is_drift(tmp_path):
     template = f"sqlite:///{tmp_path}/{{name}}.db"
     assert run("create", HUB, "--url-template", template).returncode == 0
     with sqlite3.connect(tmp_path / "vector_operations.db") as connection:
+        connection.execute("PRAGMA foreign_keys=OFF")
         connection.execute("ALTER TABLE embedding_models RENAME TO old")
-        connection.execute("CREATE TABLE embedding_models AS SELECT * FROM old WHERE 0")
+        connection.execute(
+            "CREATE TABLE embedding_models (id INTEGER NOT NULL, name VARCHAR(200) NOT NULL, "
+            "provider VARCHAR(50) DEFAULT 'local' NOT NULL, dimensions VARCHAR(10) NOT NULL, "
+            "cost_per_1k_tokens NUMERIC(10, 2), config TEXT, created_at DATETIME NOT NULL, "
+            "updated_at DATETIME NOT NULL, PRIMARY KEY (id), UNIQUE (name))")
+        connection.execute("DROP TABLE old")
     drift = json.loads(run("diff", HUB, "--url-template", template, "--output-format", "json").stdout)
-    assert any("type differs" in line or "nullable differs" in line for line in drift["databases"]["vector_operations"])
+    lines = drift["databases"]["vector_operations"]
+    assert any("embedding_models.dimensions type differs" in line and "VARCHAR(10)" in line for line in lines), lines
 
 
 def test_add_missing_creates_tables_and_indexes_only(tmp_path):
@@ -316,3 +323,13 @@ def test_raw_sql_runs_one_statement_at_a_time_even_when_allowed(tmp_path, postgr
         assert not sa.inspect(connection).has_table("z")
     engine.dispose()
     assert not (tmp_path / "shop.db").exists()
+
+
+def test_postgres_concurrent_runs_take_turns(postgres_url):
+    template = f"{postgres_url}/t{uuid.uuid4().hex[:8]}_{{name}}"
+    runs = [subprocess.Popen([sys.executable, "-m", "astschema", "create", str(HUB), "--url-template", template],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [(p.wait(timeout=120), p.stdout.read()) for p in runs]
+    assert [code for code, _ in results] == [0, 0, 0], results
+    assert sum("Created 3 complete databases" in out for _, out in results) >= 1
+    assert run("diff", HUB, "--url-template", template).returncode == 0
