@@ -13,6 +13,7 @@ import enum
 import sqlalchemy as sa
 
 from . import model, sqla
+from .graph import home
 
 
 class BuildError(Exception):
@@ -143,11 +144,13 @@ def build_schemas(schema: model.Schema) -> sa.MetaData:
     conventions = {d.naming_convention for d in schema.databases}
     metadata = _new_metadata(_convention(schema.databases[0]) if len(conventions) == 1 and schema.databases else {})
     columns = {(d.name, t.fullname): {c.key for c in t.columns} for d in schema.databases for t in d.tables}
+    homes: dict[str, list[str]] = {}
+    for database_name, table_name in columns:
+        homes.setdefault(table_name, []).append(database_name)
     for database in schema.databases:
 
-        def target(fk: model.ForeignKey, home=database.name) -> str | None:
-            owners = [d for d, t in columns if t == fk.target_table]
-            owner = home if home in owners else (owners[0] if owners else None)
+        def target(fk: model.ForeignKey, source=database.name) -> str | None:
+            owner = home(homes, fk.target_table, source)
             if owner is None or not set(fk.target_columns) <= columns[(owner, fk.target_table)]:
                 return None
             return f"{owner}.{fk.target_table}"

@@ -23,10 +23,9 @@ def build_graph(schema: model.Schema) -> nx.MultiDiGraph:
     for database in schema.databases:
         for table in database.tables:
             for fk in foreign_keys(table):
-                candidates = homes.get(fk.target_table, [])
-                if not candidates:
+                target = home(homes, fk.target_table, database.name)
+                if target is None:
                     continue  # an unknown target: the rules say so, the graph has no node for it
-                target = database.name if database.name in candidates else candidates[0]
                 graph.add_edge(
                     (database.name, table.fullname),
                     (target, fk.target_table),
@@ -41,6 +40,13 @@ def build_graph(schema: model.Schema) -> nx.MultiDiGraph:
                     cross_database=target != database.name,
                 )
     return graph
+
+
+def home(homes: dict[str, list[str]], table: str, database: str) -> str | None:
+    """The database a key from `database` to `table` points into: its own when it has such a
+    table, else the first that has one (`homes`: table fullname -> databases)."""
+    candidates = homes.get(table, [])
+    return database if database in candidates else (candidates[0] if candidates else None)
 
 
 def foreign_keys(table: model.Table) -> list[model.ForeignKey]:

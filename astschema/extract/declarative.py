@@ -196,12 +196,19 @@ class Declarative:
         schema = constant(kwargs["schema"]) if "schema" in kwargs else None
         return MetaInfo(convention, schema if isinstance(schema, str) else None)
 
+    def _base_of_metadata(self, value) -> BaseInfo | None:
+        """The base behind `Base.metadata` (or `Model.metadata` of a mapped class)."""
+        if not (isinstance(value, parse.Attribute) and value.attr == "metadata"):
+            return None
+        base = self.base_of(value.value)
+        if base is None and isinstance(value.value, ClassRef):
+            base = self.mapping(value.value).base
+        return base
+
     def metadata_of_value(self, value) -> MetaInfo | None:
         """`Base.metadata`, `db.metadata`, or a MetaData call: the MetaInfo it carries."""
         if isinstance(value, parse.Attribute) and value.attr == "metadata":
-            base = self.base_of(value.value)
-            if base is None and isinstance(value.value, ClassRef):
-                base = self.mapping(value.value).base
+            base = self._base_of_metadata(value)
             return base.metadata if base is not None else None
         if sqla.resolve(value) is sqla.FLASK_METADATA:
             db = _flask_db(value)
@@ -211,13 +218,8 @@ class Declarative:
         return None
 
     def database_of_metadata(self, value, module: str) -> str:
-        if isinstance(value, parse.Attribute) and value.attr == "metadata":
-            base = self.base_of(value.value)
-            if base is None and isinstance(value.value, ClassRef):
-                base = self.mapping(value.value).base
-            if base is not None and base.database:
-                return base.database
-        return self.database_of_module(module)
+        base = self._base_of_metadata(value)
+        return base.database if base is not None and base.database else self.database_of_module(module)
 
     # -- classes -----------------------------------------------------------------------
 
