@@ -147,8 +147,54 @@ class ModuleSummary:
     suppressions: tuple[tuple[int, int, tuple[str, ...]], ...] = ()  # (line, col, codes; () = all)
 
 
+# libcst's native parser overflows its stack on a few thousand nested brackets (a crash no
+# handler can catch), and its Python side recurses once per level of a chain such as
+# `a.b.b...`, `1+1+...` or `f(f(...))`, slowing quadratically past a few hundred. Measured
+# (libcst 1.9): 1,000 nested brackets parse; 3,000 crash the interpreter; a chain of 300 calls
+# already exceeds the recursion limit. Real model code stays far below these bounds.
+MAX_BRACKET_DEPTH = 100
+MAX_OPERATORS_PER_STATEMENT = 200
+_WORD_OPERATORS = frozenset({"and", "or", "not", "in", "is", "if", "else", "lambda", "await"})
+_NOT_CHAINING = frozenset(",:;=)]}") | {"->", ":=", "**=", "//=", ">>=", "<<="}
+
+
+def nesting_problem(source: bytes) -> tuple[int, str] | None:
+    """(line, message) when the source nests deeper than libcst can safely take, else None.
+
+    Python's own tokenizer (a pure-Python lexer; nothing is compiled) measures, per
+    statement, the bracket depth and the number of operators and adjacent strings, each of
+    which can add a level of nesting to the tree libcst builds.
+    """
+    depth = chain = 0
+    try:
+        for token in tokenize.tokenize(io.BytesIO(source).readline):
+            if token.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+                chain = 0
+            elif token.type == tokenize.OP:
+                if token.string in "([{":
+                    depth += 1
+                elif token.string in ")]}":
+                    depth = max(depth - 1, 0)
+                if token.string not in _NOT_CHAINING or token.string in "([{":
+                    chain += 1
+            elif token.type == tokenize.STRING or (token.type == tokenize.NAME and token.string in _WORD_OPERATORS):
+                chain += 1
+            if depth > MAX_BRACKET_DEPTH:
+                return token.start[0], f"nesting too deep: more than {MAX_BRACKET_DEPTH} levels of brackets"
+            if chain > MAX_OPERATORS_PER_STATEMENT:
+                return token.start[0], (f"statement too complex: more than {MAX_OPERATORS_PER_STATEMENT} "
+                                        "operators, calls or strings in one expression")
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError, LookupError):
+        pass  # what the tokenizer refuses, libcst reports as a syntax error (within the bounds seen)
+    return None
+
+
 def parse_source(source: bytes, path: str, module: str, is_package: bool = False) -> ModuleSummary:
     """Parse one file's bytes. Never raises for bad input: problems become diagnostics."""
+    too_deep = nesting_problem(source)
+    if too_deep is not None:
+        line, message = too_deep
+        return _failed(path, module, is_package, "AS101", message, Location(path, line, 1))
     try:
         tree = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
