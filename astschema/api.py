@@ -48,7 +48,7 @@ def scan(
             continue
         module = module_name(source.path, package_root(source.path))
         if module in project.summaries:  # two top-level modules of one name in different folders
-            module = module_name(source.path, source.root.resolve())
+            module = ".".join(source.path.relative_to(source.root).with_suffix("").parts)
         project.add(source.path, module, source.path.name == "__init__.py", data)
         modules.append(module)
     databases, found = extract(project, modules)

@@ -38,6 +38,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-factory", action="append", metavar="NAME",
                         help="another function whose first argument names a base's database "
                              "(repeatable; DatabaseBase and get_database_base are known)")
+    parser.add_argument("--follow-symlinks", action="store_true", default=None,
+                        help="follow symbolic links, also out of the scanned directory (default: no)")
     parser.add_argument("--config", metavar="FILE", type=Path,
                         help="pyproject.toml to read [tool.astschema] from (default: the nearest one)")
     parser.add_argument("--select", action="append", type=_codes, metavar="CODES",
@@ -171,6 +173,7 @@ def _run(args) -> int:
         select=_flat(args.select),
         ignore=_flat(args.ignore),
         warnings_as_errors=args.warnings_as_errors,
+        follow_symlinks=args.follow_symlinks,
     )
     schema = scan(args.paths, base_factories=args.base_factory, config=config)
     findings = check(schema)
@@ -196,7 +199,7 @@ def _run(args) -> int:
 
 def _create_or_diff(schema, args, findings) -> int:
     from .create import CreateError, create, diff
-    from .report import render
+    from .report import escape, render
 
     if not args.quiet:
         sys.stderr.write(render(findings, "text", quiet=True))
@@ -219,10 +222,10 @@ def _create_or_diff(schema, args, findings) -> int:
         print(json.dumps({"databases": outcome.drift, "in_sync": not any(outcome.drift.values())}, indent=2))
     elif args.command == "diff":
         for name, lines in outcome.drift.items():
-            print(f"{name}: " + ("in sync" if not lines else f"{len(lines)} differences"))
-            print("".join(f"  {line}\n" for line in lines), end="")
+            print(escape(f"{name}: " + ("in sync" if not lines else f"{len(lines)} differences")))
+            print("".join(f"  {escape(line)}\n" for line in lines), end="")
     else:
-        print("\n".join(outcome.lines))
+        print("\n".join(escape(line) for line in outcome.lines))
     return outcome.exit_code
 
 
@@ -284,6 +287,7 @@ def rules_markdown(rules) -> str:
 def _ddl(schema, args, findings):
     from .ddl import left_out_keys, statements
     from .diagnostics import Diagnostic
+    from .report import LAYOUT, escape
 
     names = [d.name for d in schema.databases]
     unknown = [n for n in args.database or () if n not in names]
@@ -294,9 +298,10 @@ def _ddl(schema, args, findings):
     lines, problems = [], []
     for name in args.database or names:
         ddl, refused = statements(schema.metadata(name), args.dialect)
-        lines.append(f"-- database: {name}")
-        lines += [f"-- left out: {key}" for key in left_out_keys(schema, name)]
-        lines += [f"{statement};" for statement in ddl]
+        # names come from scanned source: escaped, so a newline cannot end the SQL comment
+        lines.append(f"-- database: {escape(name)}")
+        lines += [f"-- left out: {escape(key)}" for key in left_out_keys(schema, name)]
+        lines += [f"{escape(statement, keep=LAYOUT)};" for statement in ddl]
         lines.append("")
         for table, reason in refused:
             location = schema.database(name).table(table).location
@@ -310,9 +315,11 @@ def _dump(schema, args, findings):
 
 
 def _summary(schema, args, findings):
+    from .report import escape
+
     lines = []
     for database in schema.databases:
         modules = ", ".join(m.removesuffix(".db_models") for m in database.modules)
-        lines.append(f"{database.name}: {len(database.tables)} tables from modules: {modules}")
-    lines.append(f"{len(schema.databases)} databases: {', '.join(d.name for d in schema.databases)}")
+        lines.append(escape(f"{database.name}: {len(database.tables)} tables from modules: {modules}"))
+    lines.append(escape(f"{len(schema.databases)} databases: {', '.join(d.name for d in schema.databases)}"))
     return "\n".join(lines) + "\n", []

@@ -19,6 +19,7 @@ import tempfile
 import networkx as nx
 
 from . import model
+from .report import escape
 from .graph import foreign_keys
 
 FORMATS = ("mermaid", "dot", "json", "graphml", "svg", "png")
@@ -104,8 +105,9 @@ def _unique(base: str, used: set) -> str:
 
 
 def _clean(text) -> str:
-    # Newlines and other control characters would end a line of Mermaid or DOT.
-    return re.sub(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+", " ", str(text))
+    # Newlines and other control characters would end a line of Mermaid or DOT, or reach a
+    # terminal: they become visible escapes, as in every other output.
+    return escape(str(text))
 
 
 def _type(column: model.Column) -> str:

@@ -63,10 +63,16 @@ def discover(paths, config) -> tuple[list[SourceFile], list[Diagnostic]]:
             files.setdefault(given.resolve(), SourceFile(given, given.parent))
             continue
         root = given.resolve()
+        seen = {root}  # real directories walked: a symlink loop is walked once
         for directory, dirnames, filenames in os.walk(given, followlinks=config.follow_symlinks):
-            dirnames[:] = sorted(
-                d for d in dirnames if not d.startswith(".") and d not in ("__pycache__", "node_modules")
-            )
+            kept = []
+            for name in sorted(dirnames):
+                real = (Path(directory) / name).resolve()
+                if name.startswith(".") or name in ("__pycache__", "node_modules") or real in seen:
+                    continue
+                seen.add(real)
+                kept.append(name)
+            dirnames[:] = kept
             for filename in sorted(filenames):
                 path = Path(directory) / filename
                 relative = path.relative_to(given).as_posix()

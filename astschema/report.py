@@ -46,13 +46,17 @@ _UNSAFE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-def escape(text: str) -> str:
-    """`text` with every control or invisible formatting character made a visible escape.
+LAYOUT = frozenset("\n\t")  # what SQLAlchemy's DDL uses for its own layout
+
+
+def escape(text: str, keep: frozenset = frozenset()) -> str:
+    """`text` with every control or invisible formatting character made a visible escape
+    (but those in `keep`).
 
     So a name from untrusted source cannot move the cursor, recolour or clear a terminal,
     reorder what is shown (bidi overrides), or break one finding over two lines.
     """
-    return "".join(_escape_char(c) if unicodedata.category(c) in _UNSAFE else c for c in text)
+    return "".join(_escape_char(c) if unicodedata.category(c) in _UNSAFE and c not in keep else c for c in text)
 
 
 def _escape_char(char: str) -> str:
