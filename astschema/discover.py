@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,10 @@ def read(path: Path, max_bytes: int) -> tuple[bytes | None, Diagnostic | None]:
     """The file's bytes, or a diagnostic saying why they cannot be had."""
     where = Location(str(path), 1, 1)
     try:
-        size = path.stat().st_size
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):  # a FIFO or device would block or never end
+            return None, Diagnostic("AS100", "not a regular file", where)
+        size = status.st_size
         if size > max_bytes:
             return None, Diagnostic("AS100", f"file is {size} bytes, over the {max_bytes}-byte limit", where)
         with path.open("rb") as handle:

@@ -71,7 +71,12 @@ class Project:
     def __init__(self, roots, config):
         """`roots`: directories to find modules under, the scan paths as given first (paths
         of support modules are shown relative to those, as the user wrote them)."""
-        self.given = [(Path(r).resolve(), Path(r)) for r in dict.fromkeys(roots)]
+        # one entry per real directory, in the form first given ("x" and "/abs/x" are one root)
+        self.given: list[tuple[Path, Path]] = []
+        for root in roots:
+            real = Path(root).resolve()
+            if all(real != known for known, _ in self.given):
+                self.given.append((real, Path(root)))
         self.roots = [resolved for resolved, _ in self.given]
         self.config = config
         self.summaries: dict[str, parse.ModuleSummary | None] = {}
@@ -117,7 +122,9 @@ class Project:
         """
         pattern = re.compile(rb"^[ \t]*class[ \t]+" + re.escape(name.encode()) + rb"\b", re.MULTILINE)
         found = []
-        for path in self._python_files():
+        for root, path in self._python_files():
+            if not self.config.follow_symlinks and not path.resolve().is_relative_to(root):
+                continue  # never read outside the scanned root through a link
             data, problem = read(path, self.config.max_bytes)
             if problem is not None or not pattern.search(data):
                 continue
@@ -136,7 +143,7 @@ class Project:
             for root in self.roots:
                 for directory, dirnames, filenames in os.walk(root):
                     dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS)
-                    self._files += [Path(directory) / f for f in sorted(filenames) if f.endswith(".py")]
+                    self._files += [(root, Path(directory) / f) for f in sorted(filenames) if f.endswith(".py")]
                     if len(self._files) > MAX_SEARCHED_FILES:
                         break
         return self._files
