@@ -20,7 +20,8 @@ from .discover import read
 from .parse import Attribute, BinOp, Call, ClassInfo, Const, Mapping, Method, Name, Seq, Subscript, Unknown
 
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", ".venv"})
-MAX_SEARCHED_FILES = 50_000  # a class search by name stops looking after this many files
+MAX_SEARCHED_FILES = 50_000
+MAX_HIERARCHY_DEPTH = 100  # classes deriving from classes: real models use a handful  # a class search by name stops looking after this many files
 
 BUILTINS = frozenset(
     "int float bool str bytes dict list tuple set frozenset object type bytearray complex".split()
@@ -86,6 +87,8 @@ class Project:
         self._busy: set[tuple[str, str]] = set()
         self._files: list | None = None
         self.imported: list[str] = []  # support modules reached through imports, in order
+        self._mros: dict[ClassRef, list] = {}
+        self._depth = 0
 
     # -- modules ------------------------------------------------------------------------
 
@@ -291,26 +294,42 @@ class Project:
         return [self.evaluate(b, cls.module) for b in cls.info.bases]
 
     def mro(self, cls: ClassRef) -> list[Value]:
-        """C3 linearisation over scanned classes; library classes end a branch as `Lib`."""
-        return _c3(cls, self, set())
+        """C3 linearisation over scanned classes; library classes end a branch as `Lib`.
+
+        Memoised; a hierarchy cycle across files ends where it comes back, and a chain deeper
+        than MAX_HIERARCHY_DEPTH is cut there (reported), so no input makes this slow or deep.
+        """
+        if cls in self._mros:
+            return self._mros[cls]
+        self._mros[cls] = [cls]  # what a cycle back to this class sees
+        if self._depth >= MAX_HIERARCHY_DEPTH:
+            return self._mros[cls]
+        self._depth += 1
+        try:
+            bases = self.class_bases(cls)
+            lines = [self.mro(b) if isinstance(b, ClassRef) else [b] for b in bases]
+        finally:
+            self._depth -= 1
+        # single inheritance needs no merge: chains stay linear however long they are
+        merged = list(lines[0]) if len(lines) == 1 else _merge([list(s) for s in [*lines, list(bases)] if s])
+        if len(merged) >= MAX_HIERARCHY_DEPTH:
+            self.diagnostics.append(Diagnostic(
+                "AS202", f"class hierarchy deeper than {MAX_HIERARCHY_DEPTH} levels; {cls.name}'s is cut there",
+                cls.loc))
+            merged = merged[:MAX_HIERARCHY_DEPTH]
+        self._mros[cls] = [cls, *merged]
+        return self._mros[cls]
 
 
-def _c3(cls: ClassRef, project: Project, seen: set) -> list[Value]:
-    if cls in seen:  # class hierarchy cycle across files: stop here
-        return [cls]
-    seen = seen | {cls}
-    sequences = []
-    for base in project.class_bases(cls):
-        sequences.append(_c3(base, project, seen) if isinstance(base, ClassRef) else [base])
-    sequences.append(list(project.class_bases(cls)))
-    result = [cls]
-    sequences = [list(s) for s in sequences if s]
+def _merge(sequences: list[list]) -> list:
+    """C3's merge; an inconsistent hierarchy (Python would refuse it) falls back to depth-first."""
+    result = []
     while sequences:
         for seq in sequences:
             head = seq[0]
             if not any(head in s[1:] for s in sequences):
                 break
-        else:  # inconsistent hierarchy (Python would refuse it): fall back to depth-first order
+        else:
             head = sequences[0][0]
         result.append(head)
         sequences = [[x for x in s if x != head] for s in sequences]
