@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test fuzz install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The fuzzers with a large budget (make test runs them with a small one).
+fuzz: $(STAMP)
+	ASTSCHEMA_FUZZ_EXAMPLES=300 $(PY) -m pytest -q tests/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -11,7 +11,7 @@ def __getattr__(name):
 
         return scan
     if name == "check":
-        from .check import check
+        from .checker import check
 
         return check
     raise AttributeError(name)

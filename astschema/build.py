@@ -22,6 +22,11 @@ class BuildError(Exception):
         self.location = location
 
 
+# Stands for the scanned code's Python-side default, which is never evaluated: only its
+# presence changes DDL (SQLAlchemy's autoincrement rule), and it is never called here.
+PYTHON_DEFAULT = "<python-side default>"
+
+
 def replay(value, table: sa.Table | None = None):
     """A model value as the SQLAlchemy object (or constant) it stands for; `table` gives
     the columns that `ColumnRef`s name."""
@@ -82,6 +87,8 @@ def _column(column: model.Column, target) -> sa.Column:
     for option in ("unique", "index"):
         if getattr(column, option) is not None:
             kwargs[option] = getattr(column, option)
+    if column.python_default:
+        kwargs["default"] = PYTHON_DEFAULT
     if column.server_default is not None:
         kwargs["server_default"] = replay(column.server_default)
     if column.server_onupdate is not None:

@@ -160,7 +160,7 @@ def main(argv=None) -> int:
 
 def _run(args) -> int:
     from .api import scan
-    from .check import check
+    from .checker import check
     from .config import ConfigError, find_pyproject, load_config
     from .report import render
 

@@ -96,6 +96,7 @@ class Column:
     server_default: Any = None  # str or SQLCall
     server_onupdate: Any = None
     comment: str | None = None
+    python_default: bool = False  # a default= / insert_default= (no DDL, but no autoincrement either)
     foreign_keys: tuple[ForeignKey, ...] = ()
     extras: tuple[SQLCall, ...] = ()  # Sequence, Identity, Computed, FetchedValue...
     attribute: str | None = None  # the mapped attribute name, when it differs or matters

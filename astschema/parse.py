@@ -119,6 +119,7 @@ class Method:
     returns: Expr | None  # the expression of a body that is just `return <expr>` (docstring allowed)
     loc: Location
     first_param: str | None = None  # `cls` of a declared_attr
+    annotation: Expr | None = None  # the return annotation (`-> Mapped[int]`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,6 +377,7 @@ class _Collector:
             returns=returns,
             loc=self.loc(node.name),
             first_param=params[0].name.value if params else None,
+            annotation=self.expr(node.returns.annotation) if node.returns is not None else None,
         )
 
     # -- expressions ------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import astschema
-from astschema.check import check
+from astschema.checker import check
 from astschema.rules import ALL_RULES
 
 TREE = Path(__file__).resolve().parent.parent / "fixtures" / "broken"

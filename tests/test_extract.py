@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 import astschema
-from astschema.check import check
+from astschema.checker import check
 
 HEADER = """\
 from sqlalchemy import Column, ForeignKey, Integer, String, Text

@@ -9,7 +9,7 @@ import pytest
 from jsonschema import Draft7Validator, FormatChecker
 
 import astschema
-from astschema.check import check
+from astschema.checker import check
 from astschema.diagnostics import Diagnostic, Location
 from astschema.report import escape, render
 from astschema.rules import ALL_RULES

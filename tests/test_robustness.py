@@ -8,7 +8,7 @@ from pathlib import Path
 
 import astschema
 from astschema.api import scan
-from astschema.check import check
+from astschema.checker import check
 
 MODEL = ('from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import declarative_base\n'
          'DATABASE_NAME = "{db}"\nBase = declarative_base()\n'

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import astschema
-from astschema.check import check, selected
+from astschema.checker import check, selected
 from astschema.config import find_pyproject, load_config
 from astschema.rules import ALL_RULES
 

@@ -53,6 +53,9 @@ def reference(value) -> PendingRef | None:
     """What a column reference expression points at."""
     if isinstance(value, parse.Const) and isinstance(value.value, str):
         return PendingRef(text=value.value, loc=value.loc)
+    if (isinstance(value, parse.Subscript) and len(value.index) == 1 and isinstance(value.index[0], parse.Const)
+            and isinstance(value.index[0].value, str)):  # table.c["col"] is table.c.col
+        return reference(parse.Attribute(value.value, value.index[0].value, value.loc))
     if isinstance(value, parse.Attribute):
         inner = value.value
         if isinstance(inner, ClassRef):
@@ -219,6 +222,9 @@ def column(
             ctx.report("AS204", f"column {name}: argument not understood ({describe(arg)}); left out", loc_of(arg, loc))
 
     flags = {}
+    # A Python-side default has no DDL, but it turns off SQLAlchemy's automatic autoincrement
+    # (SERIAL on PostgreSQL), so whether there is one matters.
+    python_default = any(k in kwargs and constant(kwargs[k]) is not None for k in ("default", "insert_default"))
     for flag in ("primary_key", "nullable", "unique", "index", "autoincrement", "comment", "sort_order"):
         if flag in kwargs:
             value = constant(kwargs[flag])
@@ -262,6 +268,7 @@ def column(
             server_default=server.get("server_default"),
             server_onupdate=server.get("server_onupdate"),
             comment=flags.get("comment"),
+            python_default=python_default,
             extras=tuple(extras),
             attribute=attribute,
             location=loc,

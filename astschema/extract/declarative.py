@@ -321,7 +321,11 @@ class Declarative:
         (SQLModel) puts inherited fields first, a redefinition keeping its place."""
         result: dict[str, tuple] = {}
         for cls in reversed(classes) if base.style == "sqlmodel" else classes:
-            for name, binding, method in _ordered_attributes(cls.info):
+            attributes = list(_ordered_attributes(cls.info))
+            if cls is not classes[0] and base.style != "sqlmodel":
+                # a mixin's plain columns are copied first, its declared_attrs evaluated after
+                attributes.sort(key=lambda attribute: attribute[2] is not None)
+            for name, binding, method in attributes:
                 if name.startswith("__") and name.endswith("__"):
                     continue
                 if base.style == "sqlmodel" or name not in result:
@@ -343,7 +347,7 @@ class Declarative:
             if not any(_is_declared_attr(d) for d in decorators) or method.returns is None:
                 return None
             value = self._declared_attr(method, cls, mapped, table.name)
-            annotation = None
+            annotation = self.project.evaluate(method.annotation, cls.module, cls) if method.annotation else None
         else:
             value = self._value(cls, binding)
             annotation = self.project.evaluate(binding.annotation, cls.module, cls) if binding.annotation else None
