@@ -14,6 +14,12 @@ FIXTURES = TESTS.parent / "fixtures"
 DIALECTS = ("sqlite", "postgresql")
 
 
+def run_cli(*args, cwd=None):
+    """`python -m astschema ARGS` in a subprocess, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "astschema", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, check=False)
+
+
 def run_groundtruth(root, *args):
     """What importing the tree gives: {"databases": {db: {"tables", "indexes", ...}}}."""
     proc = subprocess.run(

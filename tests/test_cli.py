@@ -2,17 +2,10 @@
 
 import json
 import re
-import subprocess
-import sys
 
-from support import FIXTURES
+from support import FIXTURES, run_cli as run
 
 HUB = FIXTURES / "hub"
-
-
-def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "astschema", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, check=False)
 
 
 def test_help_lists_commands_and_options():

@@ -11,14 +11,9 @@ from textwrap import dedent
 import pytest
 import sqlalchemy as sa
 
-from support import FIXTURES, TESTS
+from support import FIXTURES, TESTS, run_cli as run
 
 HUB = FIXTURES / "hub"
-
-
-def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "astschema", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, check=False)
 
 
 def master(path: Path) -> set:

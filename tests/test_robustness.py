@@ -2,13 +2,12 @@
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import astschema
 from astschema.api import scan
 from astschema.checker import check
+from support import run_cli as run
 
 MODEL = ('from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import declarative_base\n'
          'DATABASE_NAME = "{db}"\nBase = declarative_base()\n'
@@ -23,10 +22,6 @@ def write(path: Path, text: str) -> Path:
 
 def tables(schema):
     return {d.name: [t.name for t in d.tables] for d in schema.databases}
-
-
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "astschema", *map(str, args)], capture_output=True, text=True)
 
 
 def test_odd_files_each_get_a_diagnostic(tmp_path):
