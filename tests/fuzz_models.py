@@ -222,7 +222,7 @@ ROLES = ("pk", "pkc", "plain", "fk", "fkc", "mixin")
 
 @st.composite
 def columns(draw, ctx: Ctx, table: Tbl | None, *, role: str, target: tuple[Tbl, Col] | None = None,
-            earlier: tuple = (), single_integer_pk: bool = False):
+            earlier: tuple = (), single_integer_pk: bool = False, single_table: bool = False):
     """One column declaration: (Col, source lines).
 
     `role`: "pk" (primary_key=True), "pkc" (named in a PrimaryKeyConstraint), "plain",
@@ -300,7 +300,8 @@ def columns(draw, ctx: Ctx, table: Tbl | None, *, role: str, target: tuple[Tbl, 
         kwargs.append(f"default={draw(st.sampled_from(['0', 'None', repr('x'), 'dict', 'lambda: 1']))}")
     if draw(st.integers(0, 4)) == 0:
         kwargs.append(f"comment={draw(TEXT)!r}")
-    if form in ("mapped_column", "Mapped=mapped_column") and draw(st.integers(0, 5)) == 0:
+    sortable = not (single_table and "sti_sort_order" in KNOWN_BUGS)
+    if form in ("mapped_column", "Mapped=mapped_column") and sortable and draw(st.integers(0, 5)) == 0:
         kwargs.append(f"sort_order={draw(st.integers(-3, 3))}")
     call = "{sa}Column" if form in ("Column", "Mapped=Column") else "mapped_column"
     source = f"{call}({', '.join(args + kwargs)})"
@@ -468,7 +469,7 @@ def tables(draw, ctx: Ctx, earlier: list[Tbl], mixin: Mixin | None):
 def single_table_subclasses(draw, ctx: Ctx, table: Tbl):
     """Single-table inheritance: a subclass with no __tablename__ adds its columns to the table."""
     cls = "S" + ctx.name()
-    added = [draw(columns(ctx, table, role="plain")) for _ in range(draw(st.integers(0, 2)))]
+    added = [draw(columns(ctx, table, role="plain", single_table=True)) for _ in range(draw(st.integers(0, 2)))]
     table.columns += [c for c, _ in added]
     table.index_firsts |= {c.name for c, _ in added if c.indexed}
     body = [f"    {line}" for _, source in added for line in source]

@@ -121,8 +121,28 @@ class T(M, Base):
     id = Column(Integer, primary_key=True)
 """})
 
+BUG_STI_SORT_ORDER = Tree({"db_models.py": """\
+from sqlalchemy import Integer
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class T(Base):
+    __tablename__ = "t"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+class S(T):
+    first: Mapped[int] = mapped_column(Integer)
+    second: Mapped[int] = mapped_column(Integer, sort_order=-3)
+"""})
+
 
 # Bugs the fuzzer found (now fixed), kept as regression examples:
+@example(tree=BUG_STI_SORT_ORDER)  # sort_order on a single-table subclass's column is not applied
 @example(tree=BUG_TABLE_C_SUBSCRIPT)  # Model.__table__.c["col"] in an Index
 @example(tree=BUG_KEY_PYTHON_DEFAULT)  # a Python-side default= turns off SERIAL on an integer key
 @example(tree=BUG_DECLARED_ATTR_ORDER)  # a mixin's declared_attr columns come after its plain ones

@@ -295,7 +295,7 @@ class Declarative:
         tablename = self._tablename(cls, base, parent, contributors, attributes)
         parent_table = self.mapping(parent).table if parent is not None else None
         if tablename is None and parent_table is not None:
-            self._add_columns(parent_table, attributes, base, cls)  # single-table inheritance
+            self._add_columns(parent_table, attributes, base, cls, sort=False)  # single-table inheritance
             return Mapping(base, parent_table, mapped=True)
         if tablename is None:
             return Mapping(base, mapped=True)  # reported by _tablename
@@ -332,14 +332,17 @@ class Declarative:
                     result[name] = (name, binding, method, cls)
         return list(result.values())
 
-    def _add_columns(self, table: TableDraft, attributes, base: BaseInfo, mapped: ClassRef) -> None:
+    def _add_columns(self, table: TableDraft, attributes, base: BaseInfo, mapped: ClassRef,
+                     sort: bool = True) -> None:
+        """Columns in declarative order; `sort_order` applies when a table is made, not to the
+        columns a single-table subclass appends (SQLAlchemy adds those as written)."""
         added = []
         for name, binding, method, cls in attributes:
             draft = self._attribute_column(table, name, binding, method, cls, base, mapped)
             if draft is not None:
                 added.append(draft)
                 table.attributes[name] = draft.column.key
-        table.columns += sorted(added, key=lambda d: d.sort_order)
+        table.columns += sorted(added, key=lambda d: d.sort_order) if sort else added
 
     def _attribute_column(self, table, name, binding, method, cls, base: BaseInfo, mapped) -> ColumnDraft | None:
         if method is not None:
