@@ -48,8 +48,11 @@ def statements(metadata: sa.MetaData, dialect_name: str) -> tuple[list[str], lis
             ddl.append(str(CreateTable(table).compile(dialect=compiled)).strip())
             for index in sorted(table.indexes, key=lambda i: i.name or ""):
                 ddl.append(str(CreateIndex(index).compile(dialect=compiled)).strip())
-        except sa.exc.SQLAlchemyError as exc:
-            refused.append((table.fullname, str(exc).split(" (Background", 1)[0]))
+        # SQLAlchemy's compiler asserts (bare AssertionError) where a naming convention cannot
+        # name an unnamed index; importing the models fails the same way, so it is a refusal.
+        except (sa.exc.SQLAlchemyError, AssertionError) as exc:
+            reason = str(exc).split(" (Background", 1)[0] or "SQLAlchemy cannot name an unnamed constraint or index here"
+            refused.append((table.fullname, reason))
             continue
         result += ddl
     return result, refused

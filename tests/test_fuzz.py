@@ -232,6 +232,28 @@ def test_arbitrary_source_never_crashes(kind):
     scan_survives()
 
 
+BUG_UNNAMED_INDEX = b"""\
+from sqlalchemy import Column, Index, Integer, MetaData
+from sqlalchemy.orm import declarative_base
+Base = declarative_base(metadata=MetaData(naming_convention={"fk": "fk_%(table_name)s"}))
+class T(Base):
+    __tablename__ = "t"
+    __table_args__ = (Index(None, "x"),)
+    id = Column(Integer, primary_key=True)
+    x = Column(Integer)
+"""
+
+
+def test_unnamed_index_under_a_naming_convention_is_a_finding():
+    """Found by the robustness fuzzer: SQLAlchemy's compiler raises a bare AssertionError for an
+    unnamed index whose naming convention has no "ix" key; that was an internal error."""
+    assert_scan_survives(BUG_UNNAMED_INDEX)
+    with tempfile.TemporaryDirectory(prefix="astschema-fuzz-") as tmp:
+        (Path(tmp) / "db_models.py").write_bytes(BUG_UNNAMED_INDEX)
+        findings = check(astschema.scan([tmp]))
+    assert [f.code for f in findings if f.code == "AS207"], [str(f) for f in findings]
+
+
 def test_package_check_stays_callable(tmp_path):
     """Found by the robustness fuzzer: `astschema.check` once became the submodule of that name
     (the module is astschema.checker now)."""
