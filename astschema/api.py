@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .cache import Parser
 from .config import Config, find_pyproject, load_config
 from .diagnostics import Diagnostic
-from .discover import discover, read
+from .discover import discover, package_root, read, roots
 from .extract import extract
 from .model import Schema
-from .resolve import Project, module_name, package_root
+from .resolve import Project, module_name
 
 
 def scan(
@@ -21,11 +22,15 @@ def scan(
     base_factories=None,
     types=None,
     config: Config | None = None,
+    cache_dir: Path | str | None = None,
+    jobs: int | None = None,
 ) -> Schema:
     """Read the models under `paths` statically and return the schema they declare.
 
     Options left as None come from `[tool.astschema]` in the nearest pyproject.toml
     (or astschema's defaults). Scanned code is parsed, never imported or executed.
+    With `cache_dir`, each file's parse is kept there and reused while its bytes are unchanged.
+    `jobs` worker processes parse and compile (default one per core; 1 for none).
     """
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     if config is None:
@@ -36,16 +41,21 @@ def scan(
         default_database=default_database,
         base_factories=None if base_factories is None else (*config.base_factories, *base_factories),
         types=types,
+        jobs=jobs,
     )
     files, diagnostics = discover(paths, config)
-    roots = [p if p.is_dir() else p.parent for p in paths] + [package_root(f.path) for f in files]
-    project = Project(roots, config)
-    modules = []
+    parser = Parser(None if cache_dir is None else Path(cache_dir), config.jobs)
+    project = Project(roots(paths, files), config, parser)
+    contents = []
     for source in files:
         data, problem = read(source.path, config.max_bytes)
         if problem is not None:
             diagnostics.append(problem)
-            continue
+        else:
+            contents.append((source, data))
+    parser.parse_ahead([(data, str(source.path)) for source, data in contents])
+    modules = []
+    for source, data in contents:
         module = module_name(source.path, package_root(source.path))
         if module in project.summaries:  # two top-level modules of one name in different folders
             module = ".".join(source.path.relative_to(source.root).with_suffix("").parts)
@@ -59,9 +69,5 @@ def scan(
         if summary is not None
         for line, col, codes in summary.suppressions
     )
-    return Schema(tuple(databases), tuple(sorted(set(diagnostics), key=_order)), suppressions, config)
+    return Schema(tuple(databases), tuple(sorted(set(diagnostics), key=Diagnostic.order)), suppressions, config)
 
-
-def _order(diagnostic: Diagnostic):
-    loc = diagnostic.location
-    return (loc.path, loc.line, loc.col, diagnostic.code) if loc else ("", 0, 0, diagnostic.code)

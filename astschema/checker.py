@@ -31,7 +31,7 @@ def check(schema: Schema, *, select=None, ignore=None) -> list[Diagnostic]:
     kept, used = _suppress(findings, schema.suppressions)
     if selected(UnusedSuppression.code, select, ignore):
         kept += _unused(schema.suppressions, used, select, ignore)
-    return sorted(kept, key=_order)
+    return sorted(kept, key=Diagnostic.order)
 
 
 def _suppress(findings, suppressions):
@@ -58,8 +58,3 @@ def _unused(suppressions, used, select, ignore):
             yield Diagnostic(UnusedSuppression.code,
                              f"suppression of {', '.join(unused)} matches no finding on this line",
                              Location(path, line, col))
-
-
-def _order(diagnostic: Diagnostic):
-    where = diagnostic.location
-    return (where.path, where.line, where.col, diagnostic.code) if where else ("", 0, 0, diagnostic.code)

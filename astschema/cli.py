@@ -27,6 +27,12 @@ def _codes(text: str) -> list[str]:
     return [code.strip().upper() for code in text.split(",") if code.strip()]
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", default=["."], metavar="PATH",
                         help="files or directories to scan (default: the current directory)")
@@ -48,6 +54,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="rule codes or prefixes to skip, comma-separated")
     parser.add_argument("--warnings-as-errors", action="store_true", default=None,
                         help="exit 1 on warnings too")
+    parser.add_argument("--cache-dir", type=Path, metavar="DIR",
+                        help="where to keep parsed files (default .astschema_cache in the project root)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the parse cache")
+    parser.add_argument("--jobs", "-j", type=_positive, metavar="N",
+                        help="worker processes for parsing and compiling (default: one per core; 1: none)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print findings only, no summary (check) "
                         "or no findings at all (other commands)")
 
@@ -159,10 +170,7 @@ def main(argv=None) -> int:
 
 
 def _run(args) -> int:
-    from .api import scan
-    from .checker import check
-    from .config import ConfigError, find_pyproject, load_config
-    from .report import render
+    from .config import ConfigError, cache_directory, find_pyproject, load_config
 
     if args.config is not None and not args.config.is_file():
         raise ConfigError(f"{args.config}: no such file")
@@ -174,8 +182,53 @@ def _run(args) -> int:
         ignore=_flat(args.ignore),
         warnings_as_errors=args.warnings_as_errors,
         follow_symlinks=args.follow_symlinks,
+        cache_dir=None if args.cache_dir is None else str(args.cache_dir),
+        jobs=args.jobs,
     )
-    schema = scan(args.paths, base_factories=args.base_factory, config=config)
+    cache = None if args.no_cache else cache_directory(config)
+    if cache is not None and args.command in STORED_COMMANDS:
+        return _stored(args, config, cache)
+    return _execute(args, config, cache)
+
+
+# Commands whose whole output is a function of the files read, the options and astschema:
+# kept in the cache and replayed while none of those changed.
+STORED_COMMANDS = ("check", "ddl", "dump", "summary")
+
+
+def _stored(args, config, cache) -> int:
+    import contextlib
+    import dataclasses
+    import io
+    import os
+
+    from .discover import inputs
+    from .store import load_run, run_key, store_run
+
+    invocation = json.dumps([os.getcwd(), sorted((k, repr(v)) for k, v in vars(args).items()),
+                             repr(dataclasses.asdict(config)), config.source])
+    key = run_key(invocation, inputs(args.paths, config))
+    stored = load_run(cache, key)
+    if stored is None:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = _execute(args, config, cache)
+        stored = {"stdout": out.getvalue(), "stderr": err.getvalue(), "exit_code": code}
+        if code in (0, 1):
+            store_run(cache, key, **stored)
+    sys.stdout.write(stored["stdout"])
+    sys.stderr.write(stored["stderr"])
+    return stored["exit_code"]
+
+
+def _execute(args, config, cache) -> int:
+    from .api import scan
+    from .checker import check
+    from .report import render
+
+    schema = scan(args.paths, base_factories=args.base_factory, config=config, cache_dir=cache)
+    if args.command == "ddl" and schema.databases:
+        schema.compiled(schema.databases[0].name, args.dialect)  # one parallel pass for check and ddl
     findings = check(schema)
     if args.command == "check":
         sys.stdout.write(render(findings, args.output_format, statistics=args.statistics, quiet=args.quiet))
@@ -285,7 +338,7 @@ def rules_markdown(rules) -> str:
 
 
 def _ddl(schema, args, findings):
-    from .ddl import left_out_keys, statements
+    from .ddl import left_out_keys
     from .diagnostics import Diagnostic
     from .report import LAYOUT, escape
 
@@ -297,7 +350,8 @@ def _ddl(schema, args, findings):
         return None
     lines, problems = [], []
     for name in args.database or names:
-        ddl, refused = statements(schema.metadata(name), args.dialect)
+        compiled = schema.compiled(name, args.dialect)
+        ddl, refused = compiled.statements[args.dialect], compiled.refusals[args.dialect]
         # names come from scanned source: escaped, so a newline cannot end the SQL comment
         lines.append(f"-- database: {escape(name)}")
         lines += [f"-- left out: {escape(key)}" for key in left_out_keys(schema, name)]

@@ -28,6 +28,8 @@ class Config:
     # (from_database, to_database) pairs whose foreign keys are allowed (one server, schemas)
     allow_cross_database: tuple[tuple[str, str], ...] = ()
     warnings_as_errors: bool = False
+    jobs: int | None = None  # worker processes; None: one per core
+    cache_dir: str | None = None  # default: .astschema_cache beside the pyproject.toml, or here
     source: str | None = field(default=None, compare=False)  # the pyproject.toml it came from
 
     def with_overrides(self, **overrides) -> "Config":
@@ -40,6 +42,14 @@ class Config:
         if "types" in given and isinstance(given["types"], dict):
             given["types"] = tuple(given["types"].items())
         return replace(self, **given)
+
+
+def cache_directory(config: Config) -> Path:
+    """Where the parse cache lives: the configured directory, else `.astschema_cache` in the
+    project root (the folder of the pyproject.toml in use, else the current one), as ruff does."""
+    if config.cache_dir is not None:
+        return Path(config.cache_dir)
+    return (Path(config.source).parent if config.source else Path.cwd()) / ".astschema_cache"
 
 
 class ConfigError(Exception):
@@ -80,6 +90,8 @@ def load_config(path: Path | None) -> Config:
         "ignore": list,
         "allow-cross-database": list,
         "warnings-as-errors": bool,
+        "cache-dir": str,
+        "jobs": int,
     }
     values = {}
     for key, value in table.items():
@@ -91,6 +103,8 @@ def load_config(path: Path | None) -> Config:
     pairs = values.get("allow_cross_database", [])
     if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) for n in p) for p in pairs):
         raise ConfigError(f"{path}: [tool.astschema] allow-cross-database must be a list of [from, to] pairs")
+    if "cache_dir" in values:  # relative to the file that says it
+        values["cache_dir"] = str(path.parent / values["cache_dir"])
     if "base_factories" in values:  # configured factories add to the defaults
         values["base_factories"] = DEFAULT_BASE_FACTORIES + tuple(values["base_factories"])
     return Config(source=str(path)).with_overrides(**values)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import warnings
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import CreateEnumType
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from .diagnostics import Location
+
 DIALECTS = ("sqlite", "postgresql", "mysql")
+CHECKED_DIALECTS = ("sqlite", "postgresql")  # every table must be creatable on these (AS207)
 
 
 def dialect(name: str):
@@ -52,14 +57,51 @@ def statements(metadata: sa.MetaData, dialect_name: str) -> tuple[list[str], lis
         # name an unnamed index; importing the models fails the same way, so it is a refusal.
         except (sa.exc.SQLAlchemyError, AssertionError) as exc:
             reason = str(exc).split(" (Background", 1)[0] or "SQLAlchemy cannot name an unnamed constraint or index here"
+            reason = re.sub(r"<([\w.]+) object at 0x[0-9a-f]+>", r"\1", reason)  # same text every run
             refused.append((table.fullname, reason))
             continue
         result += ddl
     return result, refused
 
 
-def refusals(metadata: sa.MetaData, dialect_name: str) -> list[tuple[str, str]]:
-    return statements(metadata, dialect_name)[1]
+@dataclass(frozen=True)
+class Compiled:
+    """What SQLAlchemy makes of one database: plain data, so that worker processes can
+    build and compile databases side by side and send only this back."""
+
+    problems: tuple[tuple[str, Location | None], ...]  # tables SQLAlchemy refused to build
+    statements: dict[str, tuple[str, ...]]  # per dialect, in foreign-key order
+    refusals: dict[str, tuple[tuple[str, str], ...]]  # per dialect: (table, reason) left out
+    names: dict[str, tuple[tuple[str, Location | None], ...]]  # per table: index and constraint names
+
+
+def compile_database(database, dialects) -> Compiled:
+    from .build import build_metadata
+    from .rules.tables import constraint_names
+
+    metadata = build_metadata(database)
+    compiled = {name: statements(metadata, name) for name in dialects}
+    return Compiled(
+        problems=tuple(metadata.info["astschema_problems"]),
+        statements={name: tuple(ddl) for name, (ddl, _) in compiled.items()},
+        refusals={name: tuple(refused) for name, (_, refused) in compiled.items()},
+        names={table.fullname: tuple(constraint_names(metadata, table)) for table in database.tables},
+    )
+
+
+def compile_databases(databases, dialects, jobs: int | None = None) -> dict[str, Compiled]:
+    """`compile_database` for each database, on every core when there is enough to share."""
+    from .cache import pool
+
+    dialects = tuple(dialects)
+    work = sorted(databases, key=lambda d: -len(d.tables))  # the largest first, for balance
+    with pool(sum(len(d.tables) for d in work), PARALLEL_FROM_TABLES, jobs) as workers:
+        results = workers.map(compile_database, work, [dialects] * len(work))
+        return {database.name: result for database, result in zip(work, results, strict=True)}
+
+
+# Below this many tables, starting worker processes costs more than building in-process.
+PARALLEL_FROM_TABLES = 200
 
 
 def left_out_keys(schema, database_name: str) -> list[str]:

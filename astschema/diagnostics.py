@@ -41,6 +41,11 @@ class Diagnostic:
 
         return BY_CODE[self.code]
 
+    def order(self) -> tuple:
+        """Sort key: by place, then code, then message, so output never depends on discovery order."""
+        where = self.location
+        return (where.path, where.line, where.col, self.code, self.message) if where else ("", 0, 0, self.code, self.message)
+
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
         return f"{where}{self.code} {self.message}"

@@ -106,3 +106,54 @@ def read(path: Path, max_bytes: int) -> tuple[bytes | None, Diagnostic | None]:
     if b"\0" in data:
         return None, Diagnostic("AS100", "file contains NUL bytes; not Python source", where)
     return data, None
+
+
+# -- what module lookups may read ---------------------------------------------------------
+
+SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", ".venv"})
+MAX_SEARCHED_FILES = 50_000  # a search of a class by name stops looking after this many files
+
+
+def roots(paths, files) -> list[Path]:
+    """The directories modules are looked up under: the scan paths as given, then the
+    package root of each file found (what `sys.path` would need for an import)."""
+    return [p if p.is_dir() else p.parent for p in paths] + [package_root(f.path) for f in files]
+
+
+def unique_roots(roots) -> list[tuple[Path, Path]]:
+    """(real path, path as first given) per real directory: "x" and "/abs/x" are one root."""
+    given: list[tuple[Path, Path]] = []
+    for root in roots:
+        real = Path(root).resolve()
+        if all(real != known for known, _ in given):
+            given.append((real, Path(root)))
+    return given
+
+
+def python_files(roots) -> list[tuple[Path, Path]]:
+    """(root, path) of every Python file a lookup may read under `roots` (at most
+    MAX_SEARCHED_FILES; hidden and virtualenv-like directories skipped)."""
+    found = []
+    for root in roots:
+        for directory, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS)
+            found += [(root, Path(directory) / f) for f in sorted(filenames) if f.endswith(".py")]
+            if len(found) > MAX_SEARCHED_FILES:
+                return found
+    return found
+
+
+def package_root(path: Path) -> Path:
+    """The directory a module would be imported from: above its topmost `__init__.py` package."""
+    directory = path.resolve().parent
+    while (directory / "__init__.py").is_file() and directory.parent != directory:
+        directory = directory.parent
+    return directory
+
+
+def inputs(paths, config) -> list[Path]:
+    """Every file a scan of `paths` may read: what a stored result of it depends on."""
+    paths = [Path(p) for p in paths]
+    files, _ = discover(paths, config)
+    searched = python_files([real for real, _ in unique_roots(roots(paths, files))])
+    return [path for _, path in searched] + [f.path for f in files] + [p for p in paths if p.is_file()]

@@ -200,6 +200,20 @@ class Schema:
             self._cache[key] = build_metadata(self.database(name))
         return self._cache[key]
 
+    def compiled(self, name: str, dialect: str):
+        """What SQLAlchemy makes of database `name` on `dialect` (see `ddl.Compiled`). The
+        first call builds and compiles every database, for the dialects `check` needs and
+        this one, in parallel."""
+        from .ddl import CHECKED_DIALECTS, compile_databases
+
+        done = self._cache.setdefault("compiled", {})  # dialect -> {database: Compiled}
+        if dialect not in done:
+            dialects = sorted({*CHECKED_DIALECTS, dialect} - set(done))
+            results = compile_databases(self.databases, dialects, self.config.jobs if self.config else None)
+            for each in dialects:
+                done[each] = results
+        return done[dialect][name]
+
     def to_json(self, findings=None) -> dict:
         """The `dump` document; `findings` (from `check`) replace the scan's own diagnostics."""
         return {

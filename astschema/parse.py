@@ -8,6 +8,7 @@ evaluated, so a summary is a pure function of the file's bytes and path.
 
 from __future__ import annotations
 
+import ast
 import codecs
 import io
 import re
@@ -52,7 +53,7 @@ class Call:
     args: tuple["Expr", ...]
     kwargs: tuple[tuple[str, "Expr"], ...]
     loc: Location
-    starred: bool = False  # *args or **kwargs present: the argument list is not fully known
+    starred: bool = False  # **kwargs, or *args not known: the argument list is not fully known
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,14 @@ class BinOp:
 
 
 @dataclass(frozen=True, slots=True)
+class Starred:
+    """`*value` among a call's positional arguments: spliced in once `value` is a known sequence."""
+
+    value: "Expr"
+    loc: Location
+
+
+@dataclass(frozen=True, slots=True)
 class Unknown:
     """An expression astschema does not model (lambda, comprehension, f-string with names...)."""
 
@@ -91,7 +100,7 @@ class Unknown:
     loc: Location
 
 
-Expr = Union[Const, Name, Attribute, Call, Seq, Mapping, Subscript, BinOp, Unknown]
+Expr = Union[Const, Name, Attribute, Call, Seq, Mapping, Subscript, BinOp, Starred, Unknown]
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +200,24 @@ def nesting_problem(source: bytes) -> tuple[int, str] | None:
 
 
 def parse_source(source: bytes, path: str, module: str, is_package: bool = False) -> ModuleSummary:
-    """Parse one file's bytes. Never raises for bad input: problems become diagnostics."""
-    too_deep = nesting_problem(source)
-    if too_deep is not None:
-        line, message = too_deep
+    """Parse one file's bytes. Never raises for bad input: problems become diagnostics.
+
+    libcst builds the tree that is read. Its positions come from the stdlib's `ast` of the
+    same bytes, paired node by node as the tree is read: libcst's own PositionProvider
+    regenerates the whole file and costs twice the parse. `ast.parse` (the compiler's parser
+    run alone: nothing is compiled or executed) also bounds nesting before libcst sees it.
+    Only where the two trees cannot be paired (syntax newer than this Python, or a file
+    `ast` refuses) does libcst's PositionProvider give the positions.
+    """
+    python_tree, refused = _python_ast(source)
+    if refused is not None:
+        line, message = refused
         return _failed(path, module, is_package, "AS101", message, Location(path, line, 1))
+    if python_tree is None:
+        too_deep = nesting_problem(source)
+        if too_deep is not None:
+            line, message = too_deep
+            return _failed(path, module, is_package, "AS101", message, Location(path, line, 1))
     try:
         tree = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -211,11 +233,18 @@ def parse_source(source: bytes, path: str, module: str, is_package: bool = False
         if "encoding" in reason or isinstance(exc, UnicodeError):
             reason = f"not UTF-8 and no valid PEP 263 coding cookie ({reason})"
         return _failed(path, module, is_package, "AS101", f"cannot parse: {reason}", None)
-    wrapper = MetadataWrapper(tree, unsafe_skip_copy=True)
     try:
-        positions = wrapper.resolve(PositionProvider)
-        collector = _Collector(path, positions)
-        collector.module_body(tree.body)
+        collector = None
+        if python_tree is not None:
+            try:
+                collector = _Collector(path, _AstPositions(path, source, tree.encoding))
+                collector.module_body(tree.body, python_tree.body)
+            except _Mismatch:
+                collector = None
+        if collector is None:
+            positions = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)
+            collector = _Collector(path, _CstPositions(path, positions))
+            collector.module_body(tree.body, None)
     except RecursionError:
         return _failed(path, module, is_package, "AS101", "cannot read: nesting too deep", None)
     return ModuleSummary(
@@ -229,6 +258,146 @@ def parse_source(source: bytes, path: str, module: str, is_package: bool = False
         expressions=tuple(collector.expressions),
         suppressions=suppressions(source),
     )
+
+
+# Past these, libcst slows quadratically (a chain of 3,000 subscripts takes 30 s) or overflows.
+MAX_AST_DEPTH = 200
+MAX_ADJACENT_STRINGS = 200
+
+
+def _python_ast(source: bytes) -> tuple[ast.Module | None, tuple[int, str] | None]:
+    """(the stdlib's tree, None), or (None, (line, why)) when the file nests deeper than libcst
+    can safely take, or (None, None) when `ast` refuses it for another reason (libcst then
+    says why, or reads syntax newer than this Python)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings: "\d" and friends
+            tree = ast.parse(source)
+    except (RecursionError, MemoryError):
+        # the compiler's own limits: the tokenizer tells where
+        return None, nesting_problem(source) or (1, "nesting too deep")
+    except SyntaxError as exc:
+        if "too many nested" in str(exc.msg):
+            return None, (exc.lineno or 1, "nesting too deep: more levels of brackets than Python's parser takes")
+        return None, None
+    except ValueError:
+        return None, None
+    return tree, _too_deep(tree, source)
+
+
+def _too_deep(tree: ast.Module, source: bytes) -> tuple[int, str] | None:
+    """(line, why) for the first statement that nests deeper than MAX_AST_DEPTH as libcst
+    builds it: `a or b or c` and `"a" "b" "c"` are flat in `ast`, one level per operand in
+    libcst. Each level takes a character or two, so short one-line statements are skipped."""
+    lines = None
+    statements = list(tree.body)
+    while statements:
+        statement = statements.pop()
+        if statement.end_lineno == statement.lineno and statement.end_col_offset - statement.col_offset <= MAX_AST_DEPTH // 2:
+            continue
+        line = getattr(statement, "lineno", 1)
+        stack = []
+        for child in ast.iter_child_nodes(statement):
+            if isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case)):
+                statements.append(child)
+            else:
+                stack.append((child, 2))
+        while stack:
+            node, depth = stack.pop()
+            if isinstance(node, ast.BoolOp):
+                depth += len(node.values) - 1
+            elif isinstance(node, (ast.Constant, ast.JoinedStr)) and (
+                node.end_lineno != node.lineno or node.end_col_offset - node.col_offset > 2 * MAX_ADJACENT_STRINGS
+            ):
+                lines = lines or source.removeprefix(codecs.BOM_UTF8).splitlines(keepends=True)
+                if _adjacent_strings(lines, node) > MAX_ADJACENT_STRINGS:
+                    return line, (f"statement too complex: more than {MAX_ADJACENT_STRINGS} "
+                                  "operators, calls or strings in one expression")
+            if depth > MAX_AST_DEPTH:
+                return line, f"statement too complex: nested more than {MAX_AST_DEPTH} levels deep"
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return None
+
+
+def _adjacent_strings(lines: list[bytes], node) -> int:
+    """How many string tokens make up one string constant (only long ones are measured)."""
+    span = b"".join(lines[node.lineno - 1 : node.end_lineno])
+    if span.count(b"'") + span.count(b'"') <= 2 * MAX_ADJACENT_STRINGS:
+        return 1
+    count = 0
+    try:
+        for token in tokenize.tokenize(io.BytesIO(span).readline):
+            count += token.type == tokenize.STRING or token.type == getattr(tokenize, "FSTRING_START", -1)
+    except (tokenize.TokenError, SyntaxError):
+        return MAX_ADJACENT_STRINGS + 1  # the span is not whole statements: take no risk
+    return count
+
+
+class _Mismatch(Exception):
+    """The libcst and ast trees did not pair up here: positions come from libcst instead."""
+
+
+class _CstPositions:
+    """Positions from libcst's PositionProvider (the fallback)."""
+
+    paired = False
+
+    def __init__(self, path: str, positions):
+        self.path, self.positions = path, positions
+
+    def of(self, node, partner) -> Location:
+        start = self.positions[node].start
+        return Location(self.path, start.line, start.column + 1)
+
+    def name(self, node, partner) -> Location:
+        return self.of(node.name, None)
+
+
+# `class` / `def` / `async def` up to the name (ast's position is the keyword's).
+_DEFINITION = re.compile(rb"(?:async[ \t\f]+)?(?:class|def)[ \t\f]+")
+_BLANK = re.compile(rb"[ \t\f]*(?:#[^\r\n]*)?")
+
+
+class _AstPositions:
+    """Positions from the stdlib ast, in libcst's conventions: 1-based columns in characters,
+    a parenthesized tuple starting after its parenthesis, a definition at its name."""
+
+    paired = True
+
+    def __init__(self, path: str, source: bytes, encoding: str):
+        if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            source = source.decode(encoding).encode("utf-8")  # ast's columns count UTF-8 bytes
+        self.path = path
+        # ast counts lines as bytes.splitlines does (\r\n, \r, \n); its columns skip a BOM
+        self.lines = source.removeprefix(codecs.BOM_UTF8).splitlines(keepends=True)
+
+    def _at(self, line: int, col: int) -> Location:
+        text = self.lines[line - 1]
+        if not text.isascii():
+            col = len(text[:col].decode("utf-8", "replace"))
+        return Location(self.path, line, col + 1)
+
+    def of(self, node, partner) -> Location:
+        if partner is None:
+            raise _Mismatch
+        if isinstance(partner, (ast.Tuple, ast.GeneratorExp)) and node.lpar:
+            return self._after_parenthesis(partner.lineno, partner.col_offset + 1)
+        return self._at(partner.lineno, partner.col_offset)
+
+    def name(self, node, partner) -> Location:
+        found = _DEFINITION.match(self.lines[partner.lineno - 1], partner.col_offset)
+        if found is None:  # a line continuation before the name
+            raise _Mismatch
+        return self._at(partner.lineno, found.end())
+
+    def _after_parenthesis(self, line: int, col: int) -> Location:
+        while line <= len(self.lines):
+            text = self.lines[line - 1]
+            col = _BLANK.match(text, col).end()
+            if text[col:].strip(b"\r\n") not in (b"", b"\\"):
+                return self._at(line, col)
+            line, col = line + 1, 0
+        raise _Mismatch
 
 
 SUPPRESSION = re.compile(r"#\s*astschema:\s*ignore(?:\[([^\]]*)\])?")
@@ -262,48 +431,90 @@ def _failed(path, module, is_package, code, message, loc) -> ModuleSummary:
     )
 
 
+def _flat(statements) -> list:
+    """Statements as `ast` lists them: a line's small statements one by one."""
+    flat = []
+    for statement in statements:
+        if isinstance(statement, cst.SimpleStatementLine):
+            flat.extend(statement.body)
+        else:
+            flat.append(statement)
+    return flat
+
+
+def _paired(statements, partners) -> list:
+    """Each libcst statement with its `ast` partner (None when positions come from libcst)."""
+    flat = _flat(statements)
+    if partners is None:
+        return [(statement, None) for statement in flat]
+    if len(flat) != len(partners):
+        raise _Mismatch
+    return list(zip(flat, partners, strict=True))
+
+
+def _part(partner, name: str, kind):
+    """The partner's child `name`, checking the partner is a `kind`; a fixed Location or None
+    (no pairing) passes down unchanged."""
+    if partner is None or isinstance(partner, Location):
+        return partner
+    if not isinstance(partner, kind):
+        raise _Mismatch
+    return getattr(partner, name)
+
+
+def _split(items, partners, plain) -> list:
+    """Partners for the items `plain` keeps, out of ast's list where the others also appear
+    (a starred base or argument, `**kwargs`)."""
+    kept = [item for item in items if plain(item)]
+    if partners is None or isinstance(partners, Location):
+        return [(item, partners) for item in kept]
+    if len(kept) != len(partners):
+        raise _Mismatch
+    return list(zip(kept, partners, strict=True))
+
+
 @dataclass
 class _Collector:
     path: str
-    positions: object
+    positions: _AstPositions | _CstPositions
     imports: list[Import] = field(default_factory=list)
     bindings: list[Binding] = field(default_factory=list)
     classes: list[ClassInfo] = field(default_factory=list)
     functions: list[Method] = field(default_factory=list)
     expressions: list[Expr] = field(default_factory=list)
 
-    def loc(self, node: cst.CSTNode) -> Location:
-        start = self.positions[node].start
-        return Location(self.path, start.line, start.column + 1)
+    def loc(self, node: cst.CSTNode, partner) -> Location:
+        if isinstance(partner, Location):
+            return partner
+        return self.positions.of(node, partner)
 
     # -- statements -------------------------------------------------------------------------
 
-    def module_body(self, body) -> None:
-        for stmt in body:
-            if isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    self.small_statement(small)
-            elif isinstance(stmt, cst.ClassDef):
-                self.classes.append(self.class_def(stmt))
+    def module_body(self, body, partners) -> None:
+        for stmt, partner in _paired(body, partners):
+            if isinstance(stmt, cst.ClassDef):
+                self.classes.append(self.class_def(stmt, partner))
             elif isinstance(stmt, cst.FunctionDef):
-                self.functions.append(self.method(stmt))
+                self.functions.append(self.method(stmt, partner))
             elif isinstance(stmt, cst.If):
                 # `if TYPE_CHECKING:` and version switches: the first branch is what tools see.
-                self.module_body(stmt.body.body)
+                self.module_body(stmt.body.body, _part(partner, "body", ast.If))
             elif isinstance(stmt, cst.Try):
                 # `try: from a import X / except ImportError: X = None`: the try body wins.
-                self.module_body(stmt.body.body)
+                self.module_body(stmt.body.body, _part(partner, "body", ast.Try))
+            elif isinstance(stmt, cst.BaseSmallStatement):
+                self.small_statement(stmt, partner)
 
-    def small_statement(self, small) -> None:
+    def small_statement(self, small, partner) -> None:
         if isinstance(small, cst.Import):
             for alias in small.names:
                 dotted = _dotted(alias.name)
                 if alias.asname is not None:
                     local = alias.asname.name.value
-                    self.imports.append(Import(local, dotted, None, self.loc(small)))
+                    self.imports.append(Import(local, dotted, None, self.loc(small, partner)))
                 else:
                     root = dotted.split(".")[0]  # `import a.b` binds `a`; a.b is reached through it
-                    self.imports.append(Import(root, root, None, self.loc(small)))
+                    self.imports.append(Import(root, root, None, self.loc(small, partner)))
         elif isinstance(small, cst.ImportFrom):
             if isinstance(small.names, cst.ImportStar):
                 return
@@ -312,96 +523,98 @@ class _Collector:
             for alias in small.names:
                 name = _dotted(alias.name)
                 local = alias.asname.name.value if alias.asname is not None else name
-                self.imports.append(Import(local, module, name, self.loc(small)))
+                self.imports.append(Import(local, module, name, self.loc(small, partner)))
         else:
-            binding = self.binding(small)
+            binding = self.binding(small, partner)
             if binding is not None:
                 self.bindings.append(binding)
             elif isinstance(small, cst.Expr):
-                self.expressions.append(self.expr(small.value))
+                self.expressions.append(self.expr(small.value, _part(partner, "value", ast.Expr)))
 
-    def binding(self, small) -> Binding | None:
+    def binding(self, small, partner) -> Binding | None:
         if isinstance(small, cst.Assign):
-            value = self.expr(small.value)
             targets = [t.target for t in small.targets if isinstance(t.target, cst.Name)]
             if targets:
-                return Binding(targets[0].value, value, None, self.loc(small))
+                value = self.expr(small.value, _part(partner, "value", ast.Assign))
+                return Binding(targets[0].value, value, None, self.loc(small, partner))
         elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
-            value = self.expr(small.value) if small.value is not None else None
-            return Binding(small.target.value, value, self.expr(small.annotation.annotation), self.loc(small))
+            value = self.expr(small.value, _part(partner, "value", ast.AnnAssign)) if small.value is not None else None
+            annotation = self.expr(small.annotation.annotation, _part(partner, "annotation", ast.AnnAssign))
+            return Binding(small.target.value, value, annotation, self.loc(small, partner))
         return None
 
-    def class_def(self, node: cst.ClassDef) -> ClassInfo:
+    def class_def(self, node: cst.ClassDef, partner) -> ClassInfo:
         body: list[Binding] = []
         methods: list[Method] = []
-        for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
-            if isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    binding = self.binding(small)
-                    if binding is not None:
-                        body.append(binding)
-            elif isinstance(stmt, cst.FunctionDef):
-                methods.append(self.method(stmt))
-        if isinstance(node.body, cst.SimpleStatementSuite):
-            for small in node.body.body:
-                binding = self.binding(small)
+        for stmt, part in _paired(node.body.body, _part(partner, "body", ast.ClassDef)):
+            if isinstance(stmt, cst.FunctionDef):
+                methods.append(self.method(stmt, part))
+            elif isinstance(stmt, cst.BaseSmallStatement):
+                binding = self.binding(stmt, part)
                 if binding is not None:
                     body.append(binding)
-        bases = tuple(self.expr(a.value) for a in node.bases if a.star == "")
-        keywords = tuple((a.keyword.value, self.expr(a.value)) for a in node.keywords if a.keyword is not None)
+        bases = _split(node.bases, _plain(_part(partner, "bases", ast.ClassDef)), lambda a: a.star == "")
+        keywords = _split(node.keywords, _named(_part(partner, "keywords", ast.ClassDef)), lambda a: a.keyword is not None)
         return ClassInfo(
             name=node.name.value,
-            bases=bases,
-            keywords=keywords,
-            decorators=tuple(self.expr(d.decorator) for d in node.decorators),
+            bases=tuple(self.expr(a.value, part) for a, part in bases),
+            keywords=tuple((a.keyword.value, self.expr(a.value, part)) for a, part in keywords),
+            decorators=self.decorators(node, partner),
             body=tuple(body),
             methods=tuple(methods),
-            loc=self.loc(node.name),
+            loc=self.positions.name(node, partner),
         )
 
-    def method(self, node: cst.FunctionDef) -> Method:
+    def decorators(self, node, partner) -> tuple[Expr, ...]:
+        pairs = _split(node.decorators, _part(partner, "decorator_list", (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)), bool)
+        return tuple(self.expr(d.decorator, part) for d, part in pairs)
+
+    def method(self, node: cst.FunctionDef, partner) -> Method:
         returns = None
-        statements = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else []
-        if isinstance(node.body, cst.SimpleStatementSuite):
-            statements = [cst.SimpleStatementLine(body=node.body.body)]
-        if statements and _is_docstring(statements[0]):
+        statements = _paired(node.body.body, _part(partner, "body", (ast.FunctionDef, ast.AsyncFunctionDef)))
+        if statements and _is_docstring(statements[0][0]):
             statements = statements[1:]
-        if len(statements) == 1 and isinstance(statements[0], cst.SimpleStatementLine):
-            smalls = statements[0].body
-            if len(smalls) == 1 and isinstance(smalls[0], cst.Return) and smalls[0].value is not None:
-                returns = self.expr(smalls[0].value)
+        if len(statements) == 1 and isinstance(statements[0][0], cst.Return) and statements[0][0].value is not None:
+            returns = self.expr(statements[0][0].value, _part(statements[0][1], "value", ast.Return))
         params = node.params.posonly_params or node.params.params
+        annotation = None
+        if node.returns is not None:
+            annotation = self.expr(node.returns.annotation, _part(partner, "returns", (ast.FunctionDef, ast.AsyncFunctionDef)))
         return Method(
             name=node.name.value,
-            decorators=tuple(self.expr(d.decorator) for d in node.decorators),
+            decorators=self.decorators(node, partner),
             returns=returns,
-            loc=self.loc(node.name),
+            loc=self.positions.name(node, partner),
             first_param=params[0].name.value if params else None,
-            annotation=self.expr(node.returns.annotation) if node.returns is not None else None,
+            annotation=annotation,
         )
 
     # -- expressions ------------------------------------------------------------------------
 
-    def expr(self, node: cst.BaseExpression, depth: int = 0) -> Expr:
-        loc = self.loc(node)
+    def expr(self, node: cst.BaseExpression, partner, depth: int = 0) -> Expr:
+        """The IR of `node`; `partner` is its `ast` node, a Location every part takes, or None."""
+        loc = self.loc(node, partner)
         if depth > MAX_DEPTH:
             return Unknown("expression nested too deeply", loc)
         d = depth + 1
         if isinstance(node, cst.Name):
             return Name(node.value, loc)
         if isinstance(node, cst.Attribute):
-            return Attribute(self.expr(node.value, d), node.attr.value, loc)
+            return Attribute(self.expr(node.value, _part(partner, "value", ast.Attribute), d), node.attr.value, loc)
         if isinstance(node, cst.Call):
-            args, kwargs, starred = [], [], False
-            for arg in node.args:
+            args, kwargs = [], []
+            starred = any(arg.star == "**" for arg in node.args)
+            for arg, part in _split(node.args, _part(partner, "args", ast.Call), lambda a: a.star != "**" and a.keyword is None):
                 if arg.star:
-                    starred = True
-                elif arg.keyword is not None:
-                    kwargs.append((arg.keyword.value, self.expr(arg.value, d)))
+                    value = self.expr(arg.value, _part(part, "value", ast.Starred), d)
+                    args.append(Starred(value, value.loc))
                 else:
-                    args.append(self.expr(arg.value, d))
-            return Call(self.expr(node.func, d), tuple(args), tuple(kwargs), loc, starred)
+                    args.append(self.expr(arg.value, part, d))
+            for arg, part in _split(node.args, _named(_part(partner, "keywords", ast.Call)), lambda a: not a.star and a.keyword is not None):
+                kwargs.append((arg.keyword.value, self.expr(arg.value, part, d)))
+            return Call(self.expr(node.func, _part(partner, "func", ast.Call), d), tuple(args), tuple(kwargs), loc, starred)
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+            _part(partner, "col_offset", (ast.Constant, ast.JoinedStr))
             return self.string(node, loc)
         if isinstance(node, cst.Integer):
             return Const(_int(node.value), loc)
@@ -411,26 +624,26 @@ class _Collector:
             kind = {cst.Tuple: "tuple", cst.List: "list", cst.Set: "set"}[type(node)]
             if any(isinstance(e, cst.StarredElement) for e in node.elements):
                 return Unknown("starred element", loc)
-            return Seq(kind, tuple(self.expr(e.value, d) for e in node.elements), loc)
+            pairs = _split(node.elements, _part(partner, "elts", (ast.Tuple, ast.List, ast.Set)), bool)
+            return Seq(kind, tuple(self.expr(e.value, part, d) for e, part in pairs), loc)
         if isinstance(node, cst.Dict):
-            items = []
-            for element in node.elements:
-                if not isinstance(element, cst.DictElement):
-                    return Unknown("dict unpacking", loc)
-                items.append((self.expr(element.key, d), self.expr(element.value, d)))
-            return Mapping(tuple(items), loc)
+            if not all(isinstance(element, cst.DictElement) for element in node.elements):
+                return Unknown("dict unpacking", loc)
+            keys = _split(node.elements, _part(partner, "keys", ast.Dict), bool)
+            values = _split(node.elements, _part(partner, "values", ast.Dict), bool)
+            return Mapping(tuple((self.expr(e.key, k, d), self.expr(e.value, v, d)) for (e, k), (_, v) in zip(keys, values, strict=True)), loc)
         if isinstance(node, cst.Subscript):
-            index = []
-            for element in node.slice:
-                if not isinstance(element.slice, cst.Index):
-                    return Unknown("slice", loc)
-                index.append(self.expr(element.slice.value, d))
-            return Subscript(self.expr(node.value, d), tuple(index), loc)
+            if not all(isinstance(element.slice, cst.Index) for element in node.slice):
+                return Unknown("slice", loc)
+            pairs = _split(node.slice, _indexes(node.slice, _part(partner, "slice", ast.Subscript)), bool)
+            index = tuple(self.expr(element.slice.value, part, d) for element, part in pairs)
+            return Subscript(self.expr(node.value, _part(partner, "value", ast.Subscript), d), index, loc)
         if isinstance(node, cst.BinaryOperation):
             op = type(node.operator).__name__
-            return _fold(BinOp(op, self.expr(node.left, d), self.expr(node.right, d), loc))
+            left = self.expr(node.left, _part(partner, "left", ast.BinOp), d)
+            return _fold(BinOp(op, left, self.expr(node.right, _part(partner, "right", ast.BinOp), d), loc))
         if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-            operand = self.expr(node.expression, d)
+            operand = self.expr(node.expression, _part(partner, "operand", ast.UnaryOp), d)
             if isinstance(operand, Const) and type(operand.value) in (int, float):
                 return Const(-operand.value, loc)
         if isinstance(node, cst.Lambda) and _is_enum_values_lambda(node):
@@ -438,6 +651,7 @@ class _Collector:
         return Unknown(type(node).__name__, loc)
 
     def string(self, node, loc: Location) -> Expr:
+        """A string's IR; the names in an f-string take the string's position."""
         if isinstance(node, cst.FormattedString):
             # f"{A}.id" becomes "" + Format(A) + ".id": folded once A is known to be a constant.
             result: Expr = Const("", loc)
@@ -445,7 +659,7 @@ class _Collector:
                 if isinstance(part, cst.FormattedStringText):
                     piece: Expr = Const(part.value, loc)
                 elif part.conversion is None and part.format_spec is None:
-                    piece = BinOp("Format", self.expr(part.expression), Const("", loc), loc)
+                    piece = BinOp("Format", self.expr(part.expression, loc), Const("", loc), loc)
                 else:
                     return Unknown("f-string with a conversion or format spec", loc)
                 result = _fold(BinOp("Add", result, piece, loc))
@@ -455,6 +669,29 @@ class _Collector:
             return _fold(BinOp("Add", left, right, loc))
         value = string_literal(node.value)
         return Unknown("string literal", loc) if value is None else Const(value, loc)
+
+
+def _plain(partners):
+    """ast's positional items, without the starred ones libcst marks on the item itself."""
+    if partners is None or isinstance(partners, Location):
+        return partners
+    return [p for p in partners if not isinstance(p, ast.Starred)]
+
+
+def _named(partners):
+    """ast's keywords, without `**kwargs` (keyword None)."""
+    if partners is None or isinstance(partners, Location):
+        return partners
+    return [p.value for p in partners if p.arg is not None]
+
+
+def _indexes(elements, partner):
+    """`a[x, y]` is one ast Tuple of two and two libcst elements; `a[x]` one of each."""
+    if partner is None or isinstance(partner, Location):
+        return partner
+    if isinstance(partner, ast.Tuple) and (len(elements) > 1 or elements[0].comma != cst.MaybeSentinel.DEFAULT):
+        return partner.elts
+    return [partner]
 
 
 def _fold(expr: BinOp) -> Expr:
@@ -550,10 +787,5 @@ def _dotted(node) -> str:
     return ""
 
 
-def _is_docstring(stmt) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
+def _is_docstring(small) -> bool:
+    return isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString))

@@ -9,19 +9,17 @@ parsed on demand, never imported.  What cannot be followed becomes `Unknown`, ne
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import parse
+from .cache import Parser
 from .diagnostics import Diagnostic, Location
-from .discover import read
-from .parse import Attribute, BinOp, Call, ClassInfo, Const, Mapping, Method, Name, Seq, Subscript, Unknown
+from .discover import package_root, python_files, read, unique_roots
+from .parse import Attribute, BinOp, Call, ClassInfo, Const, Mapping, Method, Name, Seq, Starred, Subscript, Unknown
 
-SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "venv", ".venv"})
-MAX_SEARCHED_FILES = 50_000
-MAX_HIERARCHY_DEPTH = 100  # classes deriving from classes: real models use a handful  # a class search by name stops looking after this many files
+MAX_HIERARCHY_DEPTH = 100  # classes deriving from classes: real models use a handful
 
 BUILTINS = frozenset(
     "int float bool str bytes dict list tuple set frozenset object type bytearray complex".split()
@@ -69,17 +67,13 @@ Value = object  # parse IR nodes (Names resolved away) plus the four reference t
 class Project:
     """All summaries of one scan, with lookups across modules."""
 
-    def __init__(self, roots, config):
+    def __init__(self, roots, config, parser=None):
         """`roots`: directories to find modules under, the scan paths as given first (paths
         of support modules are shown relative to those, as the user wrote them)."""
-        # one entry per real directory, in the form first given ("x" and "/abs/x" are one root)
-        self.given: list[tuple[Path, Path]] = []
-        for root in roots:
-            real = Path(root).resolve()
-            if all(real != known for known, _ in self.given):
-                self.given.append((real, Path(root)))
+        self.given = unique_roots(roots)
         self.roots = [resolved for resolved, _ in self.given]
         self.config = config
+        self.parser = parser or Parser(None)
         self.summaries: dict[str, parse.ModuleSummary | None] = {}
         self.diagnostics: list[Diagnostic] = []
         self._symbols: dict[str, dict[str, object]] = {}
@@ -93,7 +87,7 @@ class Project:
     # -- modules ------------------------------------------------------------------------
 
     def add(self, path: Path, module: str, is_package: bool, data: bytes) -> parse.ModuleSummary:
-        summary = parse.parse_source(data, str(path), module, is_package)
+        summary = self.parser.summary(data, str(path), module, is_package)
         self.summaries[module] = summary
         self.diagnostics.extend(summary.diagnostics)
         return summary
@@ -142,13 +136,7 @@ class Project:
 
     def _python_files(self):
         if self._files is None:
-            self._files = []
-            for root in self.roots:
-                for directory, dirnames, filenames in os.walk(root):
-                    dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS)
-                    self._files += [(root, Path(directory) / f) for f in sorted(filenames) if f.endswith(".py")]
-                    if len(self._files) > MAX_SEARCHED_FILES:
-                        break
+            self._files = python_files(self.roots)
         return self._files
 
     def display(self, path: Path) -> Path:
@@ -242,13 +230,18 @@ class Project:
             value = self.evaluate(expr.value, module, cls)
             return self.attribute(value, expr.attr, expr.loc)
         if isinstance(expr, Call):
-            return Call(
-                self.evaluate(expr.func, module, cls),
-                tuple(self.evaluate(a, module, cls) for a in expr.args),
-                tuple((k, self.evaluate(v, module, cls)) for k, v in expr.kwargs),
-                expr.loc,
-                expr.starred,
-            )
+            args, starred = [], expr.starred
+            for arg in expr.args:
+                if not isinstance(arg, Starred):
+                    args.append(self.evaluate(arg, module, cls))
+                    continue
+                value = self.evaluate(arg.value, module, cls)  # `*STATUSES`: a known tuple or list is spliced in
+                if isinstance(value, Seq) and value.kind in ("tuple", "list"):
+                    args += value.items
+                else:
+                    starred = True
+            kwargs = tuple((k, self.evaluate(v, module, cls)) for k, v in expr.kwargs)
+            return Call(self.evaluate(expr.func, module, cls), tuple(args), kwargs, expr.loc, starred)
         if isinstance(expr, Seq):
             return Seq(expr.kind, tuple(self.evaluate(i, module, cls) for i in expr.items), expr.loc)
         if isinstance(expr, Mapping):
@@ -335,14 +328,6 @@ def _merge(sequences: list[list]) -> list:
         sequences = [[x for x in s if x != head] for s in sequences]
         sequences = [s for s in sequences if s]
     return result
-
-
-def package_root(path: Path) -> Path:
-    """The directory a module would be imported from: above its topmost `__init__.py` package."""
-    directory = path.resolve().parent
-    while (directory / "__init__.py").is_file() and directory.parent != directory:
-        directory = directory.parent
-    return directory
 
 
 def module_name(path: Path, root: Path) -> str:

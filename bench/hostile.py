@@ -9,13 +9,11 @@ bounded: seconds and tens of MB, never minutes or gigabytes, whatever the input'
 
 import argparse
 import json
-import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from measure import Run, median, run
 
 MODEL = ('from sqlalchemy import Column, Integer\nfrom sqlalchemy.orm import declarative_base\n'
          'DATABASE_NAME = "ok"\nBase = declarative_base()\n'
@@ -38,12 +36,8 @@ INPUTS = {
 }
 
 
-def measure(tree: Path) -> tuple[float, int, int]:
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "astschema", "check", str(tree), "-q"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    return time.perf_counter() - start, usage.ru_maxrss // 1024, os.waitstatus_to_exitcode(status)
+def measure(tree: Path) -> Run:
+    return run([sys.executable, "-m", "astschema", "check", str(tree), "-q", "--no-cache"])
 
 
 def main() -> int:
@@ -62,9 +56,9 @@ def main() -> int:
                 data = content if isinstance(content, bytes) else content.encode()
                 (tree / "bad" / "db_models.py").write_bytes(data)
             runs = [measure(tree) for _ in range(args.repeat)]
-            seconds = statistics.median(r[0] for r in runs)
-            rows.append({"input": name, "seconds": round(seconds, 2), "peak_mb": max(r[1] for r in runs),
-                         "exit_code": runs[0][2]})
+            seconds, _ = median(runs)
+            rows.append({"input": name, "seconds": round(seconds, 2), "peak_mb": round(max(r.peak_mb for r in runs)),
+                         "exit_code": runs[0].exit_code})
     width = max(len(r["input"]) for r in rows)
     print(f"{'input':<{width}}  {'median s':>8}  {'peak MB':>7}  exit")
     for r in rows:

@@ -9,6 +9,8 @@ import json
 import sys
 from pathlib import Path
 
+from audit_common import parse_only
+
 ROOT = Path(sys.argv[1]).resolve()
 violations = []
 PROCESS_EVENTS = ("subprocess.Popen", "os.system", "os.exec", "os.spawn", "os.posix_spawn", "os.fork")
@@ -24,7 +26,7 @@ def under_root(name) -> bool:
 def hook(event, args):
     if event == "exec" and under_root(getattr(args[0], "co_filename", "")):
         violations.append(f"exec of {args[0].co_filename}")
-    elif event == "compile" and (under_root(args[1]) or (isinstance(args[0], (str, bytes)) and b"IMPORTED.marker" in (args[0] if isinstance(args[0], bytes) else args[0].encode()))):
+    elif event == "compile" and (under_root(args[1]) or (isinstance(args[0], (str, bytes)) and b"IMPORTED.marker" in (args[0] if isinstance(args[0], bytes) else args[0].encode()))) and not parse_only():
         violations.append(f"compile of {args[1]}")
     elif event == "open" and isinstance(args[1], str) and any(m in args[1] for m in "wax+"):
         violations.append(f"open for writing: {args[0]}")
@@ -38,7 +40,7 @@ sys.addaudithook(hook)
 
 import astschema  # noqa: E402  (after the hook, so its own imports are watched too)
 
-schema = astschema.scan([ROOT])
+schema = astschema.scan([ROOT], jobs=1)  # one process: workers would not report to the hook
 imported = sorted(
     name for name, module in list(sys.modules.items()) if under_root(getattr(module, "__file__", None) or "")
 )

@@ -59,10 +59,17 @@ def env():
     return dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
 
 
+COMMANDS_WITH_OPTIONS = {"check", "ddl", "dump", "graph", "summary"}
+
+
 def audit(cwd, *args, tree=TREE, timeout=120):
-    """Run `python -m astschema ARGS` in `cwd` under the audit hook watching `tree`; (process, report)."""
+    """Run `python -m astschema ARGS` in `cwd` under the audit hook watching `tree`; (process, report).
+
+    In one process that writes nothing (`--jobs 1 --no-cache`, as SECURITY.md advises for a
+    review), so that the hook sees every step: worker processes would not report to it."""
+    options = ["--jobs", "1", "--no-cache"] if args and args[0] in COMMANDS_WITH_OPTIONS else []
     proc = subprocess.run(
-        [sys.executable, str(TESTS / "audit_run.py"), str(tree), *args],
+        [sys.executable, str(TESTS / "audit_run.py"), str(tree), *args, *options],
         capture_output=True, text=True, cwd=cwd, env=env(), timeout=timeout, check=False, stdin=subprocess.DEVNULL,
     )
     lines = proc.stderr.splitlines()

@@ -114,7 +114,7 @@ def _replay(ctx: Context, value, obj, what: str) -> SQLCall | None:
     if not isinstance(value, parse.Call):
         return SQLCall(target)
     if value.starred:
-        ctx.report("AS204", f"{what} uses *args or **kwargs; left out", value.loc)
+        ctx.report("AS204", f"{what} uses *args or **kwargs that cannot be read statically; its arguments are left out", value.loc)
         return None
     args = []
     for arg in value.args:

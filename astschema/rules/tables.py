@@ -4,6 +4,7 @@ from collections import defaultdict
 
 import sqlalchemy as sa
 
+from ..ddl import CHECKED_DIALECTS
 from ..diagnostics import Severity
 from ..model import SQLCall
 from .base import Invalid, Rule, Valid
@@ -24,7 +25,6 @@ class NotExpressible(Rule):
     """
 
     code, name, severity = "AS207", "not-expressible-in-dialect", Severity.ERROR
-    DIALECTS = ("sqlite", "postgresql")
     VALID = (Valid(_model('class T(Base):\n    __tablename__ = "t"\n    id = Column(Integer, primary_key=True)\n'
                           '    s = Column(String)\n')),)
     INVALID = (Invalid(_model('from vendor import Fancy\nclass T(Base):\n    __tablename__ = "t"\n'
@@ -32,13 +32,10 @@ class NotExpressible(Rule):
                        (("db_models.py", 6, 7),)),)
 
     def check(self, context):
-        from ..ddl import refusals
-
         for database in context.schema.databases:
-            metadata = context.schema.metadata(database.name)
             reasons = {}
-            for dialect in self.DIALECTS:
-                for table, reason in refusals(metadata, dialect):
+            for dialect in CHECKED_DIALECTS:
+                for table, reason in context.schema.compiled(database.name, dialect).refusals[dialect]:
                     reasons.setdefault(table, (reason, []))[1].append(dialect)
             for table, (reason, dialects) in reasons.items():
                 yield self.finding(f"table {table} cannot be created on {' or '.join(dialects)}: {reason}",
@@ -60,7 +57,7 @@ class NotBuildable(Rule):
 
     def check(self, context):
         for database in context.schema.databases:
-            for message, location in context.schema.metadata(database.name).info["astschema_problems"]:
+            for message, location in context.schema.compiled(database.name, "sqlite").problems:
                 yield self.finding(message, location)
 
 
@@ -162,8 +159,9 @@ class DuplicateConstraintName(Rule):
     def check(self, context):
         for database in context.schema.databases:
             named = defaultdict(list)
+            names = context.schema.compiled(database.name, "sqlite").names
             for table in database.tables:
-                for name, location in _names(context.schema.metadata(database.name), table):
+                for name, location in names[table.fullname]:
                     named[(table.schema, name)].append((table, location))
             for (_, name), places in named.items():
                 (first, first_location), *others = places
@@ -174,7 +172,7 @@ class DuplicateConstraintName(Rule):
                         f"here on {table.fullname}", location)
 
 
-def _names(metadata, table):
+def constraint_names(metadata, table):
     """(name, location) of every named index and constraint of a table, in source order:
     explicit names from the model, automatic ones (`ix_t_c`, naming conventions) from the
     built table, placed at the column or item they come from."""

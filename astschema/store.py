@@ -1,0 +1,101 @@
+"""The cache directory's storage, and whole results of commands replayed from it.
+
+Light on purpose (no parser, no SQLAlchemy): a command whose inputs did not change is
+answered from here before any of the heavy machinery is imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+
+from . import __version__
+
+FORMAT = 1
+
+def prepare(directory: Path) -> None:
+    """Create the cache directory with a .gitignore that keeps it out of version control."""
+    if (directory / ".gitignore").is_file():
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / ".gitignore").write_text("# Created by astschema's cache.\n*\n", encoding="utf-8")
+    (directory / "CACHEDIR.TAG").write_text(
+        "Signature: 8a477f597d28d172789f06886806bc55\n# astschema's parse cache: safe to delete.\n",
+        encoding="utf-8",
+    )
+
+
+def write(target: Path, text: str) -> None:
+    """Write through a temporary file renamed into place: readers see all of it or none."""
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+# -- whole results ------------------------------------------------------------------------
+
+RUNS_KEPT = 16  # results of this many distinct invocations are kept; older ones are removed
+
+
+def identity() -> str:
+    """Everything a stored summary or result depends on besides its inputs: all of astschema's
+    code (so a development checkout invalidates too), the libraries that parse, build and
+    compile, and the Python whose `ast` bounds the parse."""
+    package = Path(__file__).resolve().parent
+    digest_ = hashlib.blake2b(digest_size=16)
+    for path in sorted(package.rglob("*.py")):
+        digest_.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    libraries = "/".join(version(name) for name in ("sqlalchemy", "libcst", "networkx"))
+    return f"{__version__}/{FORMAT}/{libraries}/{sys.version}/{digest_.hexdigest()}"
+
+
+def run_key(invocation: str, inputs) -> str:
+    """The key of a command's result: the invocation (arguments, options, configuration,
+    working directory) and the name and bytes of every input file. Bytes, not modification
+    times: reading and hashing is cheap next to parsing, and never misses an edit."""
+    digest_ = hashlib.blake2b(digest_size=16)
+    digest_.update(identity().encode() + b"\0" + invocation.encode() + b"\0")
+    for path in sorted(set(inputs)):
+        digest_.update(f"{path}\0".encode())
+        try:
+            with open(path, "rb") as handle:
+                digest_.update(hashlib.file_digest(handle, "blake2b").digest())
+        except OSError:
+            digest_.update(b"unreadable")
+    return digest_.hexdigest()
+
+
+def load_run(directory: Path, key: str) -> dict | None:
+    """A stored result (stdout, stderr, exit code), or None unless whole and matching."""
+    try:
+        document = json.loads((directory / "runs" / f"{key}.json").read_bytes())
+        if document.get("key") == key and isinstance(document.get("stdout"), str) \
+                and isinstance(document.get("stderr"), str) and document.get("exit_code") in (0, 1):
+            return document
+    except (OSError, ValueError, AttributeError):
+        pass
+    return None
+
+
+def store_run(directory: Path, key: str, stdout: str, stderr: str, exit_code: int) -> None:
+    runs = directory / "runs"
+    try:
+        prepare(directory)
+        runs.mkdir(exist_ok=True)
+        write(runs / f"{key}.json", json.dumps({"key": key, "stdout": stdout, "stderr": stderr,
+                                                   "exit_code": exit_code}))
+        stored = sorted(runs.glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+        for old in stored[:-RUNS_KEPT]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass

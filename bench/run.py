@@ -1,0 +1,159 @@
+"""astschema against the import bootstrap it replaces, side by side, on generated trees.
+
+    python bench/run.py [--sizes 100,1000,10000] [--repeat 3] [--json FILE] [--work DIR]
+
+For each size N, bench/make_tree.py generates N modules of 10 tables (seed 1; kept in --work
+for later runs). Then, each as a fresh process, --repeat times (median reported):
+
+  bootstrap   bench/import_bootstrap.py: imports every db_models.py and compiles its DDL
+  cold        astschema ddl, empty cache
+  warm        astschema ddl, cache full, nothing changed
+  touched     astschema ddl after one model file changed (a comment added)
+  ast floor   stdlib ast.parse over every .py file of the tree (one core, parse loop only)
+  cst floor   libcst.parse_module over the same files (one core, parse loop only)
+  parse stage astschema's parse stage (parse_source) over the same files (one core)
+
+Before any figure is reported, the DDL of the first cold run must equal the bootstrap's
+(comment lines aside); the benchmark stops otherwise. Peak memory is the largest resident set
+of the process and its workers (os.wait4). Ratios are to the bootstrap of the same size.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from measure import median, run
+
+BENCH = Path(__file__).resolve().parent
+TABLES_PER_MODULE = 10
+SEED = 1
+
+
+def tree_of(size: int, work: Path) -> Path:
+    tree = work / f"tree-{size}x{TABLES_PER_MODULE}-seed{SEED}"
+    if not (tree / ".complete").exists():
+        shutil.rmtree(tree, ignore_errors=True)
+        subprocess.run([sys.executable, str(BENCH / "make_tree.py"), "--modules", str(size),
+                        "--tables-per-module", str(TABLES_PER_MODULE), "--seed", str(SEED), str(tree)], check=True)
+        (tree / ".complete").write_text("")
+    return tree
+
+
+def ddl_lines(output: bytes) -> list[bytes]:
+    """The DDL without comment lines (astschema says what it leaves out; the bootstrap does not)."""
+    return [line for line in output.splitlines() if not line.startswith(b"-- left out:")]
+
+
+def astschema_ddl(tree: Path, cache: Path) -> list[str]:
+    return [sys.executable, "-m", "astschema", "ddl", str(tree), "--cache-dir", str(cache), "-q"]
+
+
+def floor(kind: str, tree: Path) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--floor", kind, str(tree)]
+
+
+def measure_floor(kind: str, tree: Path) -> None:
+    """In a child process: parse every .py file of `tree` one way; print the loop's seconds."""
+    sources = [(str(p), p.read_bytes()) for p in sorted(tree.rglob("*.py"))]
+    if kind == "ast":
+        import ast
+
+        parse = lambda path, data: ast.parse(data)  # noqa: E731
+    elif kind == "cst":
+        import libcst
+
+        parse = lambda path, data: libcst.parse_module(data)  # noqa: E731
+    else:
+        from astschema.parse import parse_source
+
+        parse = lambda path, data: parse_source(data, path, "m")  # noqa: E731
+    start = time.perf_counter()
+    for path, data in sources:
+        parse(path, data)
+    print(json.dumps({"seconds": time.perf_counter() - start, "bytes": sum(len(d) for _, d in sources),
+                      "files": len(sources)}))
+
+
+def touched_file(tree: Path) -> Path:
+    return sorted(tree.glob("modules/standard/*/db_models.py"))[0]
+
+
+def bench_size(size: int, repeat: int, work: Path) -> dict:
+    tree = tree_of(size, work)
+    cache = work / f"cache-{size}"
+    rows = {}
+    bootstrap = [run([sys.executable, str(BENCH / "import_bootstrap.py"), str(tree)]) for _ in range(repeat)]
+    cold = []
+    for _ in range(repeat):
+        shutil.rmtree(cache, ignore_errors=True)
+        cold.append(run(astschema_ddl(tree, cache)))
+    if ddl_lines(cold[0].stdout) != ddl_lines(bootstrap[0].stdout) or bootstrap[0].exit_code != 0:
+        sys.exit(f"size {size}: astschema's DDL differs from the import bootstrap's (or the bootstrap failed); "
+                 "no figures reported")
+    rows["bootstrap"], rows["cold"] = bootstrap, cold
+    rows["warm"] = [run(astschema_ddl(tree, cache)) for _ in range(repeat)]
+    target = touched_file(tree)
+    original = target.read_bytes()
+    try:
+        touched = []
+        for n in range(repeat):  # a new edit each time, as between two runs
+            target.write_bytes(original + f"# touched {n}\n".encode())
+            touched.append(run(astschema_ddl(tree, cache)))
+    finally:
+        target.write_bytes(original)
+    rows["touched"] = touched
+    result = {"size": size, "tables": size * TABLES_PER_MODULE}
+    for kind in ("ast", "cst", "stage"):
+        runs = [run(floor(kind, tree)) for _ in range(repeat)]
+        reported = [json.loads(r.stdout) for r in runs]
+        result["bytes"], result["files"] = reported[0]["bytes"], reported[0]["files"]
+        rows[f"{kind} floor" if kind != "stage" else "parse stage"] = runs
+        result[f"{kind}_loop_seconds"] = sorted(r["seconds"] for r in reported)[len(reported) // 2]
+    base = median(rows["bootstrap"])[0]
+    result["rows"] = {name: {"seconds": round(median(runs)[0], 3), "peak_mb": round(median(runs)[1], 1),
+                             "ratio": round(median(runs)[0] / base, 3)} for name, runs in rows.items()}
+    result["parse_stage_over_cst"] = round(result["stage_loop_seconds"] / result["cst_loop_seconds"], 3)
+    return result
+
+
+def report(result: dict) -> None:
+    print(f"\n{result['size']} modules, {result['tables']} tables, {result['files']} files, "
+          f"{result['bytes'] / 1e6:.2f} MB (medians; ratio to the bootstrap)")
+    print(f"  {'':<12} {'wall s':>8} {'ratio':>7} {'peak MB':>8}")
+    for name, row in result["rows"].items():
+        print(f"  {name:<12} {row['seconds']:>8.2f} {row['ratio']:>7.3f} {row['peak_mb']:>8.0f}")
+    print(f"  parse loops: ast {result['ast_loop_seconds']:.2f} s, libcst {result['cst_loop_seconds']:.2f} s, "
+          f"astschema parse stage {result['stage_loop_seconds']:.2f} s "
+          f"({result['parse_stage_over_cst']:.2f}x libcst)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000,10000", help="module counts, comma-separated")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "astschema-bench",
+                        help="where generated trees and caches are kept")
+    parser.add_argument("--floor", nargs=2, metavar=("KIND", "TREE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.floor:
+        measure_floor(args.floor[0], Path(args.floor[1]))
+        return 0
+    args.work.mkdir(parents=True, exist_ok=True)
+    print(f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, {args.repeat} runs each")
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        results.append(bench_size(size, args.repeat, args.work))
+        report(results[-1])
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

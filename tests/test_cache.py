@@ -1,0 +1,173 @@
+"""The parse cache: reused while a file's bytes are unchanged, never trusted beyond that."""
+
+import json
+import multiprocessing
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import astschema
+from astschema import cache, parse
+from support import run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = [ROOT / "fixtures" / "hub", ROOT / "fixtures" / "patterns", ROOT / "fixtures" / "broken"]
+MODEL = """\
+DATABASE_NAME = "shop"
+from sqlalchemy import Column, Integer, String
+from core.database import DatabaseBase
+Base = DatabaseBase(DATABASE_NAME)
+class Item(Base):
+    __tablename__ = "items"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(40))
+"""
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """The files parse_source really parsed (by path), in this process."""
+    parsed = []
+    real = parse.parse_source
+
+    def spy(data, path, module, is_package=False):
+        parsed.append(Path(path).name)
+        return real(data, path, module, is_package)
+
+    monkeypatch.setattr(parse, "parse_source", spy)
+    monkeypatch.setattr(cache, "PARALLEL_FROM", 10**9)  # in this process, where the spy is
+    return parsed
+
+
+def tree(tmp_path) -> Path:
+    (tmp_path / "app" / "shop").mkdir(parents=True)
+    (tmp_path / "app" / "shop" / "db_models.py").write_text(MODEL)
+    (tmp_path / "app" / "users").mkdir()
+    (tmp_path / "app" / "users" / "db_models.py").write_text(MODEL.replace("shop", "users").replace("items", "users"))
+    return tmp_path / "app"
+
+
+def entries(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*/*.json"))
+
+
+def test_unchanged_files_are_not_parsed_again(tmp_path, counted):
+    app, store = tree(tmp_path), tmp_path / "cache"
+    first = astschema.scan([app], cache_dir=store)
+    assert sorted(counted) == ["db_models.py", "db_models.py"]
+    assert len(entries(store)) == 2
+    counted.clear()
+    second = astschema.scan([app], cache_dir=store)
+    assert counted == []
+    assert second.databases == first.databases and second.diagnostics == first.diagnostics
+
+
+def test_a_changed_file_is_parsed_again(tmp_path, counted):
+    app, store = tree(tmp_path), tmp_path / "cache"
+    astschema.scan([app], cache_dir=store)
+    counted.clear()
+    shop = app / "shop" / "db_models.py"
+    shop.write_text(MODEL.replace("String(40)", "String(80)"))
+    schema = astschema.scan([app], cache_dir=store)
+    assert counted == ["db_models.py"]
+    assert schema.database("shop").table("items").column("name").type.args == (80,)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "foreign key", "wrong shape", "empty"])
+def test_a_damaged_entry_is_ignored_and_rebuilt(tmp_path, counted, damage):
+    app, store = tree(tmp_path), tmp_path / "cache"
+    expected = astschema.scan([app], cache_dir=store)
+    for entry in entries(store):
+        text = entry.read_text()
+        entry.write_text({
+            "truncated": text[: len(text) // 2],
+            "garbage": "\x00\xff not json",
+            "foreign key": text.replace(entry.stem, "0" * 32),
+            "wrong shape": json.dumps({"key": entry.stem, "summary": ["Name", "x", [1, 1]]}),
+            "empty": "",
+        }[damage])
+    counted.clear()
+    schema = astschema.scan([app], cache_dir=store)
+    assert sorted(counted) == ["db_models.py", "db_models.py"]  # both parsed again
+    assert schema.databases == expected.databases and schema.diagnostics == expected.diagnostics
+    counted.clear()
+    astschema.scan([app], cache_dir=store)
+    assert counted == []  # and the rebuilt entries are good
+
+
+def test_an_entry_from_another_astschema_is_not_used(tmp_path, counted, monkeypatch):
+    app, store = tree(tmp_path), tmp_path / "cache"
+    astschema.scan([app], cache_dir=store)
+    monkeypatch.setattr("astschema.store.identity", lambda: "another version")
+    counted.clear()
+    astschema.scan([app], cache_dir=store)
+    assert len(counted) == 2
+
+
+def test_a_copied_file_reuses_the_entry_with_its_own_path(tmp_path, counted):
+    app, store = tree(tmp_path), tmp_path / "cache"
+    astschema.scan([app], cache_dir=store)
+    (app / "orders").mkdir()
+    (app / "orders" / "db_models.py").write_bytes((app / "shop" / "db_models.py").read_bytes())
+    counted.clear()
+    schema = astschema.scan([app], cache_dir=store)
+    assert counted == []
+    kept = schema.database("shop").table("items").location  # the first of the two definitions
+    assert Path(kept.path) == app / "orders" / "db_models.py" and kept.line == 5
+
+
+def test_the_cache_directory_keeps_itself_out_of_git(tmp_path):
+    app, store = tree(tmp_path), tmp_path / "cache"
+    astschema.scan([app], cache_dir=store)
+    assert (store / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+def test_an_unwritable_cache_is_not_an_error(tmp_path):
+    app = tree(tmp_path)
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the directory would go")
+    schema = astschema.scan([app], cache_dir=blocker)
+    assert [t.name for d in schema.databases for t in d.tables] == ["items", "users"]
+
+
+@pytest.mark.parametrize("root", FIXTURES, ids=lambda p: p.name)
+def test_results_with_and_without_cache_are_identical(tmp_path, root):
+    store = tmp_path / "cache"
+    cold = run_cli("dump", str(root), "--cache-dir", str(store))
+    warm = run_cli("dump", str(root), "--cache-dir", str(store))
+    none = run_cli("dump", str(root), "--no-cache")
+    assert entries(store)
+    assert cold.stdout == warm.stdout == none.stdout
+    assert cold.returncode == warm.returncode == none.returncode
+
+
+def _scan_in_a_daemon(args):
+    app, store = args
+    return len(astschema.scan([app], cache_dir=store).databases)
+
+
+def test_a_daemon_process_scans_without_workers(tmp_path):
+    """multiprocessing pool workers may not start processes: the scan parses in-process."""
+    app = tree(tmp_path)
+    for n in range(20):
+        (app / f"m{n}").mkdir()
+        (app / f"m{n}" / "db_models.py").write_text(MODEL.replace("shop", f"db{n}").replace("items", f"t{n}"))
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        assert pool.map(_scan_in_a_daemon, [(app, tmp_path / "cache")]) == [22]
+
+
+def test_concurrent_runs_share_a_cache(tmp_path):
+    app, store = tree(tmp_path), tmp_path / "cache"
+    for n in range(30):  # enough files that the runs write the same entries at once
+        (app / f"m{n}").mkdir()
+        (app / f"m{n}" / "db_models.py").write_text(MODEL.replace("shop", f"db{n}").replace("items", f"t{n}"))
+    runs = [subprocess.Popen([sys.executable, "-m", "astschema", "summary", str(app), "--cache-dir", str(store)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [run.communicate() for run in runs]
+    assert all(run.returncode == 0 for run in runs), outputs
+    assert len({stdout for stdout, _ in outputs}) == 1 and "32 databases" in outputs[0][0]
+    assert not list(store.glob("*/.tmp-*"))
+    for entry in entries(store):
+        assert cache._summary_from(entry.read_bytes(), entry.stem, "x.py", "m", False) is not None
