@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test fuzz install clean
+.PHONY: demo test fuzz bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,5 +33,9 @@ test: $(STAMP)
 fuzz: $(STAMP)
 	ASTSCHEMA_FUZZ_EXAMPLES=300 $(PY) -m pytest -q tests/test_fuzz.py
 
+# astschema against the import bootstrap on generated trees (see bench/run.py; takes long).
+bench: $(STAMP)
+	$(PY) bench/run.py --sizes $(or $(SIZES),100,1000,10000) --json data/bench.json
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .astschema_cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .cache import Parser
+from .cache import Parser, collector_paused
 from .config import Config, find_pyproject, load_config
 from .diagnostics import Diagnostic
 from .discover import discover, package_root, read, roots
@@ -32,6 +32,11 @@ def scan(
     With `cache_dir`, each file's parse is kept there and reused while its bytes are unchanged.
     `jobs` worker processes parse and compile (default one per core; 1 for none).
     """
+    with collector_paused():
+        return _scan(paths, include, exclude, default_database, base_factories, types, config, cache_dir, jobs)
+
+
+def _scan(paths, include, exclude, default_database, base_factories, types, config, cache_dir, jobs) -> Schema:
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     if config is None:
         config = load_config(find_pyproject(paths))
@@ -69,5 +74,6 @@ def scan(
         if summary is not None
         for line, col, codes in summary.suppressions
     )
-    return Schema(tuple(databases), tuple(sorted(set(diagnostics), key=Diagnostic.order)), suppressions, config)
+    return Schema(tuple(databases), tuple(sorted(set(diagnostics), key=Diagnostic.order)), suppressions, config,
+                  None if cache_dir is None else Path(cache_dir))
 

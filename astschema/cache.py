@@ -12,6 +12,7 @@ so a renamed or copied file still hits.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -59,20 +60,17 @@ def _encode(value):
 
 
 def _decode(value, path: str):
-    if type(value) is not list:
+    # the hot loop of a warm run: list comprehensions and class checks, no isinstance
+    if value.__class__ is not list:
         return value
     head = value[0]
-    if type(head) is int:
-        line, col = value
-        return Location(path, line, col)
+    if head.__class__ is int:
+        return Location(path, head, value[1])
     if head == "(":
-        return tuple(_decode(item, path) for item in value[1:])
+        return tuple([_decode(item, path) for item in value[1:]])
     if head == "b":
         return base64.b64decode(value[1], validate=True)
-    names = _FIELDS[head]
-    if len(value) != len(names) + 1:
-        raise ValueError("wrong number of fields")
-    return _TYPES[head](*(_decode(item, path) for item in value[1:]))
+    return _TYPES[head](*[_decode(item, path) for item in value[1:]])  # a wrong field count raises TypeError
 
 
 def _summary_from(entry: bytes, key: str, path: str, module: str, is_package: bool) -> parse.ModuleSummary | None:
@@ -124,12 +122,17 @@ class Parser:
             key = digest(data, self.identity)
             if key not in todo and not (self.directory and (self.directory / _name(key)).is_file()):
                 todo[key] = (data, path)
-        if len(todo) < PARALLEL_FROM:
-            return  # parsed one by one as they are asked for
+        if workers_for(len(todo), PARALLEL_FROM, self.jobs) < 2:
+            return  # parsed here, one by one, as they are asked for
         keys = list(todo)
         with pool(len(keys), PARALLEL_FROM, self.jobs) as workers:
-            results = workers.map(_parse_job, [(self.directory, k, *todo[k]) for k in keys])
-            self._parsed.update(zip(keys, results, strict=True))
+            # entries come back as JSON text: a summary's pickle costs ten times more
+            entries = workers.map(_parse_job, [self.directory] * len(keys), keys,
+                                  [todo[k][0] for k in keys], [todo[k][1] for k in keys])
+            for key, entry in zip(keys, entries, strict=True):
+                summary = None if entry is None else _summary_from(entry, key, todo[key][1], "", False)
+                if summary is not None:
+                    self._parsed[key] = summary
         self.misses += len(keys)
 
     # -- storage ------------------------------------------------------------------------
@@ -145,7 +148,10 @@ class Parser:
 
     def _store(self, key: str, summary: parse.ModuleSummary) -> None:
         if self.directory is not None:
-            save(self.directory, key, summary)
+            try:
+                save(self.directory, key, _entry(key, summary))
+            except (TypeError, ValueError, RecursionError):
+                pass  # not representable in JSON: parsed again next time
 
 
 def _relocated(summary: parse.ModuleSummary, path: str) -> parse.ModuleSummary:
@@ -159,23 +165,46 @@ def _name(key: str) -> str:
     return f"{key[:2]}/{key}.json"
 
 
-def save(directory: Path, key: str, summary: parse.ModuleSummary) -> None:
+def _entry(key: str, summary: parse.ModuleSummary) -> str:
+    return json.dumps({"key": key, "summary": _encode(summary)}, separators=(",", ":"))
+
+
+def save(directory: Path, key: str, entry: str) -> None:
     """Write an entry atomically; a cache that cannot be written is simply not used."""
     target = directory / _name(key)
     try:
         store.prepare(directory)
         target.parent.mkdir(exist_ok=True)
-        store.write(target, json.dumps({"key": key, "summary": _encode(summary)}, separators=(",", ":")))
-    except (OSError, TypeError, ValueError, RecursionError):
+        store.write(target, entry)
+    except OSError:
         pass
 
 
-def _parse_job(job) -> parse.ModuleSummary:
-    directory, key, data, path = job
-    summary = parse.parse_source(data, path, "", False)
+def _parse_job(directory: Path | None, key: str, data: bytes, path: str) -> str | None:
+    """In a worker: parse one file, store its entry, and send the entry back (None: the
+    summary has no JSON form, and is parsed again where it is needed)."""
+    try:
+        entry = _entry(key, parse.parse_source(data, path, "", False))
+    except (TypeError, ValueError, RecursionError):
+        return None
     if directory is not None:
-        save(directory, key, summary)
-    return summary
+        save(directory, key, entry)
+    return entry
+
+
+@contextmanager
+def collector_paused():
+    """Pause Python's cyclic collector over a phase that allocates millions of objects
+    which live until its end: it would rescan them all, again and again, as they
+    accumulate (a thousand-module scan spent a quarter of its time there). Reference
+    counting still frees what is dropped; cycles wait for the collector to resume."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _InProcess:
@@ -189,12 +218,23 @@ class _InProcess:
 def pool(amount: int, threshold: int, jobs: int | None = None):
     """`jobs` worker processes (default one per core) when `amount` of work reaches
     `threshold` and this process may start them; else the same interface in-process."""
-    workers = jobs or _cores()
-    if amount < threshold or workers < 2 or multiprocessing.current_process().daemon:
+    workers = workers_for(amount, threshold, jobs)
+    if workers < 2:
         yield _InProcess()
         return
-    with ProcessPoolExecutor(max_workers=workers) as executor:
+    with ProcessPoolExecutor(max_workers=workers, initializer=gc.freeze) as executor:
         yield _Chunked(executor, workers)
+
+
+# A worker starts with gc.freeze(): the heap it inherits from this process is never scanned
+# by its collector (nor written to by the scan, which keeps those pages shared).
+
+
+def workers_for(amount: int, threshold: int, jobs: int | None) -> int:
+    """How many worker processes `pool` starts (fewer than 2: none)."""
+    if amount < threshold or multiprocessing.current_process().daemon:
+        return 0
+    return jobs or _cores()
 
 
 class _Chunked:
@@ -204,9 +244,10 @@ class _Chunked:
         self.executor, self.workers = executor, workers
 
     def map(self, function, *iterables):
+        """The results in order, as they arrive (consume them inside the `with`)."""
         items = list(zip(*iterables, strict=True))
         chunk = max(1, len(items) // (self.workers * 4))
-        return list(self.executor.map(_star, [function] * len(items), items, chunksize=chunk))
+        return self.executor.map(_star, [function] * len(items), items, chunksize=chunk)
 
 
 def _star(function, arguments):

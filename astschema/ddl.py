@@ -77,27 +77,89 @@ class Compiled:
 
 def compile_database(database, dialects) -> Compiled:
     from .build import build_metadata
+    from .cache import collector_paused
     from .rules.tables import constraint_names
 
-    metadata = build_metadata(database)
-    compiled = {name: statements(metadata, name) for name in dialects}
-    return Compiled(
-        problems=tuple(metadata.info["astschema_problems"]),
-        statements={name: tuple(ddl) for name, (ddl, _) in compiled.items()},
-        refusals={name: tuple(refused) for name, (_, refused) in compiled.items()},
-        names={table.fullname: tuple(constraint_names(metadata, table)) for table in database.tables},
-    )
+    with collector_paused():  # SQLAlchemy's objects for thousands of tables; cycles wait
+        metadata = build_metadata(database)
+        compiled = {name: statements(metadata, name) for name in dialects}
+        return Compiled(
+            problems=tuple(metadata.info["astschema_problems"]),
+            statements={name: tuple(ddl) for name, (ddl, _) in compiled.items()},
+            refusals={name: tuple(refused) for name, (_, refused) in compiled.items()},
+            names={table.fullname: tuple(constraint_names(metadata, table)) for table in database.tables},
+        )
 
 
-def compile_databases(databases, dialects, jobs: int | None = None) -> dict[str, Compiled]:
-    """`compile_database` for each database, on every core when there is enough to share."""
+def compile_databases(databases, dialects, jobs: int | None = None, directory=None) -> dict[str, Compiled]:
+    """`compile_database` for each database, on every core when there is enough to share;
+    with a cache `directory`, a database whose model did not change is not compiled again."""
     from .cache import pool
 
-    dialects = tuple(dialects)
-    work = sorted(databases, key=lambda d: -len(d.tables))  # the largest first, for balance
+    dialects = tuple(sorted(dialects))
+    keys = {d.name: _key(d, dialects) for d in databases} if directory is not None else {}
+    done = {name: found for name, key in keys.items() if (found := _load(directory, key)) is not None}
+    work = sorted((d for d in databases if d.name not in done), key=lambda d: -len(d.tables))  # largest first
     with pool(sum(len(d.tables) for d in work), PARALLEL_FROM_TABLES, jobs) as workers:
-        results = workers.map(compile_database, work, [dialects] * len(work))
-        return {database.name: result for database, result in zip(work, results, strict=True)}
+        for database, result in zip(work, workers.map(compile_database, work, [dialects] * len(work)), strict=True):
+            done[database.name] = result
+            if directory is not None:
+                _save(directory, keys[database.name], result)
+    return done
+
+
+def _key(database, dialects) -> str:
+    """The model's pickle, hashed: equal models give equal keys (a pickle is only hashed here,
+    never stored or loaded)."""
+    import hashlib
+    import pickle
+
+    from .store import identity
+
+    data = pickle.dumps((identity(), dialects, database), protocol=5)
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _load(directory, key: str) -> Compiled | None:
+    import json
+
+    def where(value):
+        return None if value is None else Location(*value)
+
+    try:
+        document = json.loads((directory / "databases" / f"{key}.json").read_bytes())
+        if document["key"] != key:
+            return None
+        return Compiled(
+            problems=tuple((message, where(at)) for message, at in document["problems"]),
+            statements={d: tuple(ddl) for d, ddl in document["statements"].items()},
+            refusals={d: tuple((t, r) for t, r in refused) for d, refused in document["refusals"].items()},
+            names={t: tuple((n, where(at)) for n, at in names) for t, names in document["names"].items()},
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _save(directory, key: str, compiled: Compiled) -> None:
+    import json
+
+    from .store import prepare, write
+
+    def where(location):
+        return None if location is None else [location.path, location.line, location.col]
+
+    try:
+        prepare(directory)
+        (directory / "databases").mkdir(exist_ok=True)
+        write(directory / "databases" / f"{key}.json", json.dumps({
+            "key": key,
+            "problems": [[message, where(at)] for message, at in compiled.problems],
+            "statements": compiled.statements,
+            "refusals": compiled.refusals,
+            "names": {t: [[n, where(at)] for n, at in names] for t, names in compiled.names.items()},
+        }))
+    except OSError:
+        pass
 
 
 # Below this many tables, starting worker processes costs more than building in-process.

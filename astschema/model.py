@@ -174,6 +174,7 @@ class Schema:
     # `# astschema: ignore[CODE]` comments: (path, line, col, codes or () for every code)
     suppressions: tuple[tuple[str, int, int, tuple[str, ...]], ...] = ()
     config: Any = field(default=None, compare=False, repr=False)
+    cache_dir: Any = field(default=None, compare=False, repr=False)  # where compiled databases are kept
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def database(self, name: str) -> Database:
@@ -209,7 +210,8 @@ class Schema:
         done = self._cache.setdefault("compiled", {})  # dialect -> {database: Compiled}
         if dialect not in done:
             dialects = sorted({*CHECKED_DIALECTS, dialect} - set(done))
-            results = compile_databases(self.databases, dialects, self.config.jobs if self.config else None)
+            jobs = self.config.jobs if self.config else None
+            results = compile_databases(self.databases, dialects, jobs, self.cache_dir)
             for each in dialects:
                 done[each] = results
         return done[dialect][name]

@@ -315,6 +315,9 @@ def _too_deep(tree: ast.Module, source: bytes) -> tuple[int, str] | None:
                                   "operators, calls or strings in one expression")
             if depth > MAX_AST_DEPTH:
                 return line, f"statement too complex: nested more than {MAX_AST_DEPTH} levels deep"
+            if getattr(node, "end_lineno", None) == getattr(node, "lineno", 0) and \
+                    node.end_col_offset - node.col_offset + depth <= MAX_AST_DEPTH // 2:
+                continue  # too short to nest deeper than the bound
             stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return None
 
@@ -340,8 +343,6 @@ class _Mismatch(Exception):
 class _CstPositions:
     """Positions from libcst's PositionProvider (the fallback)."""
 
-    paired = False
-
     def __init__(self, path: str, positions):
         self.path, self.positions = path, positions
 
@@ -362,19 +363,19 @@ class _AstPositions:
     """Positions from the stdlib ast, in libcst's conventions: 1-based columns in characters,
     a parenthesized tuple starting after its parenthesis, a definition at its name."""
 
-    paired = True
-
     def __init__(self, path: str, source: bytes, encoding: str):
         if encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
             source = source.decode(encoding).encode("utf-8")  # ast's columns count UTF-8 bytes
         self.path = path
         # ast counts lines as bytes.splitlines does (\r\n, \r, \n); its columns skip a BOM
         self.lines = source.removeprefix(codecs.BOM_UTF8).splitlines(keepends=True)
+        self.ascii = source.isascii()  # then byte columns are character columns throughout
 
     def _at(self, line: int, col: int) -> Location:
-        text = self.lines[line - 1]
-        if not text.isascii():
-            col = len(text[:col].decode("utf-8", "replace"))
+        if not self.ascii:
+            text = self.lines[line - 1]
+            if not text.isascii():
+                col = len(text[:col].decode("utf-8", "replace"))
         return Location(self.path, line, col + 1)
 
     def of(self, node, partner) -> Location:
@@ -593,28 +594,22 @@ class _Collector:
 
     def expr(self, node: cst.BaseExpression, partner, depth: int = 0) -> Expr:
         """The IR of `node`; `partner` is its `ast` node, a Location every part takes, or None."""
-        loc = self.loc(node, partner)
+        # the hot path of a cold run: exact class checks first, for the common node types
+        loc = partner if partner.__class__ is Location else self.positions.of(node, partner)
         if depth > MAX_DEPTH:
             return Unknown("expression nested too deeply", loc)
         d = depth + 1
-        if isinstance(node, cst.Name):
+        kind = node.__class__
+        if kind is cst.Name:
             return Name(node.value, loc)
-        if isinstance(node, cst.Attribute):
+        if kind is cst.Attribute:
             return Attribute(self.expr(node.value, _part(partner, "value", ast.Attribute), d), node.attr.value, loc)
-        if isinstance(node, cst.Call):
-            args, kwargs = [], []
-            starred = any(arg.star == "**" for arg in node.args)
-            for arg, part in _split(node.args, _part(partner, "args", ast.Call), lambda a: a.star != "**" and a.keyword is None):
-                if arg.star:
-                    value = self.expr(arg.value, _part(part, "value", ast.Starred), d)
-                    args.append(Starred(value, value.loc))
-                else:
-                    args.append(self.expr(arg.value, part, d))
-            for arg, part in _split(node.args, _named(_part(partner, "keywords", ast.Call)), lambda a: not a.star and a.keyword is not None):
-                kwargs.append((arg.keyword.value, self.expr(arg.value, part, d)))
-            return Call(self.expr(node.func, _part(partner, "func", ast.Call), d), tuple(args), tuple(kwargs), loc, starred)
+        if kind is cst.Call:
+            return self.call(node, partner, loc, d)
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
             _part(partner, "col_offset", (ast.Constant, ast.JoinedStr))
+            if isinstance(partner, ast.Constant) and (isinstance(node, cst.SimpleString) or len(partner.value) <= MAX_CONST):
+                return Const(partner.value, loc)  # decoded by Python's own tokenizer
             return self.string(node, loc)
         if isinstance(node, cst.Integer):
             return Const(_int(node.value), loc)
@@ -650,6 +645,32 @@ class _Collector:
             return Unknown(ENUM_VALUES, loc)
         return Unknown(type(node).__name__, loc)
 
+    def call(self, node: cst.Call, partner, loc: Location, d: int) -> Call:
+        """Positional arguments (`*x` too) pair with ast's `args`, named ones with its named
+        `keywords`; `**x` only marks the call as not fully known."""
+        if partner is None or partner.__class__ is Location:
+            positional = named = None
+        else:
+            _part(partner, "args", ast.Call)
+            positional, named = partner.args, [k.value for k in partner.keywords if k.arg is not None]
+        args, kwargs, starred = [], [], False
+        for arg in node.args:
+            if arg.star == "**":
+                starred = True
+            elif arg.keyword is None:
+                part = partner if positional is None else _next(positional, len(args))
+                if arg.star:
+                    value = self.expr(arg.value, _part(part, "value", ast.Starred), d)
+                    args.append(Starred(value, value.loc))
+                else:
+                    args.append(self.expr(arg.value, part, d))
+            else:
+                part = partner if named is None else _next(named, len(kwargs))
+                kwargs.append((arg.keyword.value, self.expr(arg.value, part, d)))
+        if positional is not None and (len(positional), len(named)) != (len(args), len(kwargs)):
+            raise _Mismatch
+        return Call(self.expr(node.func, _part(partner, "func", ast.Call), d), tuple(args), tuple(kwargs), loc, starred)
+
     def string(self, node, loc: Location) -> Expr:
         """A string's IR; the names in an f-string take the string's position."""
         if isinstance(node, cst.FormattedString):
@@ -669,6 +690,12 @@ class _Collector:
             return _fold(BinOp("Add", left, right, loc))
         value = string_literal(node.value)
         return Unknown("string literal", loc) if value is None else Const(value, loc)
+
+
+def _next(partners: list, index: int):
+    if index >= len(partners):
+        raise _Mismatch
+    return partners[index]
 
 
 def _plain(partners):

@@ -25,6 +25,7 @@ string literal can: the human formats pass them through `escape` first.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections import Counter
 from pathlib import PurePath
@@ -44,6 +45,7 @@ INFORMATION_URI = "https://pypi.org/project/astschema/"
 # lone surrogates (undecodable file names) and the Unicode line/paragraph separators.
 _UNSAFE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_ASCII_CONTROL = re.compile("[\x00-\x1f\x7f]")  # category Cc, all of ASCII's unsafe characters
 
 
 LAYOUT = frozenset("\n\t")  # what SQLAlchemy's DDL uses for its own layout
@@ -56,6 +58,8 @@ def escape(text: str, keep: frozenset = frozenset()) -> str:
     So a name from untrusted source cannot move the cursor, recolour or clear a terminal,
     reorder what is shown (bidi overrides), or break one finding over two lines.
     """
+    if text.isascii():  # the common case: ASCII's unsafe characters are its controls, found in C
+        return _ASCII_CONTROL.sub(lambda m: m.group() if m.group() in keep else _escape_char(m.group()), text)
     return "".join(_escape_char(c) if unicodedata.category(c) in _UNSAFE and c not in keep else c for c in text)
 
 

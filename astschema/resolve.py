@@ -82,6 +82,7 @@ class Project:
         self._files: list | None = None
         self.imported: list[str] = []  # support modules reached through imports, in order
         self._mros: dict[ClassRef, list] = {}
+        self._scopes: dict[int, tuple[ClassInfo, frozenset[str]]] = {}
         self._depth = 0
 
     # -- modules ------------------------------------------------------------------------
@@ -271,7 +272,7 @@ class Project:
         return Attribute(value, attr, loc)
 
     def _name(self, expr: Name, module: str, cls: ClassRef | None) -> Value:
-        if cls is not None and any(b.target == expr.id for b in cls.info.body):
+        if cls is not None and expr.id in self._class_scope(cls.info):
             return Attribute(cls, expr.id, expr.loc)
         if expr.id in self.symbols(module):
             return self.lookup(module, expr.id, expr.loc)
@@ -280,6 +281,14 @@ class Project:
         if expr.id in BUILTINS:
             return Lib(f"builtins.{expr.id}", expr.loc)
         return Unknown(f"undefined name {expr.id!r}", expr.loc)
+
+    def _class_scope(self, info: ClassInfo) -> frozenset[str]:
+        """The names a class body binds (kept with the class, by identity: two classes of
+        one name in a module are two scopes)."""
+        known = self._scopes.get(id(info))
+        if known is None or known[0] is not info:
+            known = self._scopes[id(info)] = (info, frozenset(b.target for b in info.body))
+        return known[1]
 
     # -- classes ------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal as _decimal
+import functools
 import uuid as _uuid
 
 import sqlalchemy
@@ -72,6 +73,7 @@ def qualname(value) -> str | None:
     return None
 
 
+@functools.cache  # asked hundreds of thousands of times, for a few dozen names
 def lookup(name: str | None):
     """The SQLAlchemy object (or `Special`) a dotted path denotes, or MISSING."""
     if name is None:

@@ -6,6 +6,7 @@ answered from here before any of the heavy machinery is imported.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -47,6 +48,7 @@ def write(target: Path, text: str) -> None:
 RUNS_KEPT = 16  # results of this many distinct invocations are kept; older ones are removed
 
 
+@functools.cache
 def identity() -> str:
     """Everything a stored summary or result depends on besides its inputs: all of astschema's
     code (so a development checkout invalidates too), the libraries that parse, build and

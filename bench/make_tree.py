@@ -23,73 +23,8 @@ from typing import NamedTuple
 
 FRAMEWORK = "framework"
 
-CORE_DATABASE = '''\
-"""
-core/database/__init__.py
-Centralised database utilities.
-
-Modules build their declarative base with ``DatabaseBase(DATABASE_NAME)``: every database
-name gets exactly one base, each base has a ``MetaData`` of its own, and that metadata
-records the database name in ``metadata.info["database"]``.
-"""
-
-import json
-
-from sqlalchemy import Boolean, Column, DateTime, MetaData, Text, false, func
-from sqlalchemy.orm import declarative_base
-from sqlalchemy.types import TypeDecorator
-
-# One declarative base per database name.
-_BASES = {}
-
-
-def DatabaseBase(name):
-    """Return the declarative base of database ``name``, creating it on first use."""
-    if name not in _BASES:
-        Base = declarative_base(metadata=MetaData())
-        Base.metadata.info["database"] = name
-        _BASES[name] = Base
-    return _BASES[name]
-
-
-class SQLiteJSON(TypeDecorator):
-    """JSON stored as TEXT: serialised on the way in, parsed on the way out."""
-
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        return json.dumps(value)
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return json.loads(value)
-
-
-class TimestampMixin:
-    """Adds created_at / updated_at columns to a model."""
-
-    created_at = Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
-    updated_at = Column(
-        DateTime(timezone=True),
-        server_default=func.now(),
-        onupdate=func.now(),
-        nullable=False,
-    )
-
-
-class SoftDeleteMixin:
-    """Rows are flagged as deleted instead of being removed."""
-
-    is_deleted = Column(Boolean, nullable=False, default=False, server_default=false())
-    deleted_at = Column(DateTime(timezone=True), nullable=True)
-
-
-__all__ = ["DatabaseBase", "SQLiteJSON", "TimestampMixin", "SoftDeleteMixin"]
-'''
+# core/database is the bundled example's, as it is: the same DatabaseBase, SQLiteJSON and mixins.
+CORE_DATABASE = (Path(__file__).resolve().parent.parent / "fixtures/hub/core/database/__init__.py").read_text()
 
 GET_DATABASE_BASE = '''\
 def get_database_base(database_name):

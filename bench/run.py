@@ -145,6 +145,8 @@ def main() -> int:
         measure_floor(args.floor[0], Path(args.floor[1]))
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, {args.repeat} runs each")
     results = []
     for size in (int(s) for s in args.sizes.split(",")):

@@ -50,7 +50,8 @@ def tree(tmp_path) -> Path:
 
 
 def entries(directory: Path) -> list[Path]:
-    return sorted(directory.glob("*/*.json"))
+    """The parse entries (the cache also keeps compiled databases and whole results)."""
+    return sorted(directory.glob("[0-9a-f][0-9a-f]/*.json"))
 
 
 def test_unchanged_files_are_not_parsed_again(tmp_path, counted):
@@ -171,3 +172,54 @@ def test_concurrent_runs_share_a_cache(tmp_path):
     assert not list(store.glob("*/.tmp-*"))
     for entry in entries(store):
         assert cache._summary_from(entry.read_bytes(), entry.stem, "x.py", "m", False) is not None
+
+
+SUPPORT = """\
+NAME_LENGTH = 40
+"""
+
+
+def test_a_stored_result_is_replayed_only_while_its_inputs_are_unchanged(tmp_path):
+    app, store = tree(tmp_path), tmp_path / "cache"
+    (app / "limits.py").write_text(SUPPORT)
+    shop = app / "shop" / "db_models.py"
+    shop.write_text(MODEL.replace("String(40)", "String(NAME_LENGTH)").replace(
+        "from core.database import DatabaseBase", "from core.database import DatabaseBase\nfrom limits import NAME_LENGTH"))
+
+    def ddl():
+        result = run_cli("ddl", app, "--cache-dir", store, "--database", "shop", cwd=tmp_path)
+        assert result.returncode in (0, 1), result.stderr
+        return result.stdout
+
+    assert "name VARCHAR(40)" in ddl()
+    assert len(list((store / "runs").glob("*.json"))) == 1
+    assert "name VARCHAR(40)" in ddl()  # replayed
+    (app / "limits.py").write_text(SUPPORT.replace("40", "50"))  # a support module, not a model file
+    assert "name VARCHAR(50)" in ddl()
+    (app / "orders").mkdir()  # a new model file
+    (app / "orders" / "db_models.py").write_text(MODEL.replace("shop", "orders").replace("items", "orders"))
+    assert "orders" in run_cli("summary", app, "--cache-dir", store, cwd=tmp_path).stdout
+
+
+def test_an_unchanged_database_is_not_compiled_again(tmp_path, monkeypatch):
+    from astschema import ddl
+
+    app, store = tree(tmp_path), tmp_path / "cache"
+    compiled = []
+    real = ddl.compile_database
+
+    def spy(database, dialects):
+        compiled.append(database.name)
+        return real(database, dialects)
+
+    monkeypatch.setattr(ddl, "compile_database", spy)
+    monkeypatch.setattr(ddl, "PARALLEL_FROM_TABLES", 10**9)  # in this process, where the spy is
+    first = astschema.scan([app], cache_dir=store)
+    expected = {d.name: first.compiled(d.name, "sqlite").statements["sqlite"] for d in first.databases}
+    assert sorted(compiled) == ["shop", "users"]
+    compiled.clear()
+    (app / "shop" / "db_models.py").write_text(MODEL.replace("String(40)", "String(80)"))
+    again = astschema.scan([app], cache_dir=store)
+    statements = {d.name: again.compiled(d.name, "sqlite").statements["sqlite"] for d in again.databases}
+    assert compiled == ["shop"]
+    assert statements["users"] == expected["users"] and "VARCHAR(80)" in statements["shop"][0]

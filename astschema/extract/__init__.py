@@ -7,6 +7,8 @@ else by the configured default database.
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from .. import model, parse
 from ..diagnostics import Location
 from ..resolve import ClassRef, Project
@@ -77,15 +79,22 @@ def extract(project: Project, modules: list[str]) -> tuple[list[model.Database],
                 declarative.base_of(value)  # a base made and not (yet) used is still reported on
 
     drafts = [*declarative.tables, *core_tables.values()]
-    drafts.sort(key=lambda d: (order.index(d.module) if d.module in order else len(order), d.loc.line))
+    position = {module: n for n, module in reversed(list(enumerate(order)))}
+    drafts.sort(key=lambda d: (position.get(d.module, len(order)), d.loc.line))
     tables = finalize(declarative, merge_redefinitions(ctx, drafts), core_tables)
+    members_of, conventions_of = defaultdict(list), defaultdict(dict)  # grouped once: thousands of databases
+    for table in tables:
+        members_of[table.database].append(table)
+    for draft in drafts:
+        if draft.metadata.naming_convention:
+            conventions_of[draft.database].setdefault(draft.metadata.naming_convention)
     databases = []
-    for name in sorted({t.database for t in tables}):
-        members = [t for t in tables if t.database == name]
-        conventions = {d.metadata.naming_convention for d in drafts if d.database == name and d.metadata.naming_convention}
+    for name in sorted(members_of):
+        members = members_of[name]
+        conventions = list(conventions_of[name])
         if len(conventions) > 1:
             ctx.report("AS204", f"tables of database {name!r} use different naming conventions; the first is used", None)
-        convention = next((d.metadata.naming_convention for d in drafts if d.database == name and d.metadata.naming_convention), ())
+        convention = conventions[0] if conventions else ()
         databases.append(
             model.Database(
                 name=name,
