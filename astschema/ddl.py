@@ -172,11 +172,14 @@ def left_out_keys(schema, database_name: str) -> list[str]:
     from .graph import foreign_keys
 
     database = schema.database(database_name)
-    homes = {t.fullname: d.name for d in schema.databases for t in d.tables}
+    homes = schema.homes
+    here = {}
+    for table in database.tables:
+        here.setdefault(table.fullname, table)
     lines = []
     for table in database.tables:
         for fk in foreign_keys(table):
-            target = database.table(fk.target_table)
+            target = here.get(fk.target_table)
             if target is not None and all(target.column(c) for c in fk.target_columns):
                 continue
             where = homes.get(fk.target_table)

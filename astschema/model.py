@@ -192,6 +192,13 @@ class Schema:
             self._cache["graph"] = build_graph(self)
         return self._cache["graph"]
 
+    @property
+    def homes(self) -> dict[str, str]:
+        """The database of each table by full name (of a name in several, the last)."""
+        if "homes" not in self._cache:
+            self._cache["homes"] = {t.fullname: d.name for d in self.databases for t in d.tables}
+        return self._cache["homes"]
+
     def metadata(self, name: str):
         """A `sqlalchemy.MetaData` holding this database's tables, built once."""
         key = ("metadata", name)
