@@ -98,7 +98,6 @@ class Parser:
         self.directory, self.jobs = directory, jobs
         self.identity = store.identity() if directory is not None else ""
         self._parsed: dict[str, parse.ModuleSummary] = {}  # by key: parsed ahead, in parallel
-        self.hits = self.misses = 0
 
     def summary(self, data: bytes, path: str, module: str, is_package: bool) -> parse.ModuleSummary:
         key = digest(data, self.identity)
@@ -107,9 +106,7 @@ class Parser:
             return _with_names(_relocated(ahead, path), module, is_package)
         cached = self._load(key, path, module, is_package)
         if cached is not None:
-            self.hits += 1
             return cached
-        self.misses += 1
         summary = parse.parse_source(data, path, module, is_package)
         self._store(key, summary)
         return summary
@@ -133,7 +130,6 @@ class Parser:
                 summary = None if entry is None else _summary_from(entry, key, todo[key][1], "", False)
                 if summary is not None:
                     self._parsed[key] = summary
-        self.misses += len(keys)
 
     # -- storage ------------------------------------------------------------------------
 
