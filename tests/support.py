@@ -53,3 +53,20 @@ def _compile(element):
         except Exception as exc:
             out[name] = f"error: {type(exc).__name__}"
     return out
+
+
+def assert_same_ddl(truth, ours):
+    """The ground truth and astschema agree: same databases, tables, indexes, and the same DDL
+    for each dialect SQLAlchemy itself could compile."""
+    assert sorted(ours) == sorted(truth["databases"]), "databases differ"
+    for name, expected in truth["databases"].items():
+        assert sorted(ours[name]["tables"]) == sorted(expected["tables"]), f"tables of {name} differ"
+        for table, ddl in expected["tables"].items():
+            for each in DIALECTS:
+                if each in ddl:
+                    assert ours[name]["tables"][table][each] == ddl[each], f"{name}.{table} ({each})"
+        assert sorted(ours[name]["indexes"]) == sorted(expected["indexes"]), f"indexes of {name} differ"
+        for index, ddl in expected["indexes"].items():
+            for each in DIALECTS:
+                if each in ddl:
+                    assert ours[name]["indexes"][index][each] == ddl[each], f"{name}.{index} ({each})"
