@@ -24,19 +24,23 @@ def scan(
     config: Config | None = None,
     cache_dir: Path | str | None = None,
     jobs: int | None = None,
+    parser: Parser | None = None,
 ) -> Schema:
     """Read the models under `paths` statically and return the schema they declare.
 
     Options left as None come from `[tool.astschema]` in the nearest pyproject.toml
     (or astschema's defaults). Scanned code is parsed, never imported or executed.
     With `cache_dir`, each file's parse is kept there and reused while its bytes are unchanged.
-    `jobs` worker processes parse and compile (default one per core; 1 for none).
+    `jobs` worker processes parse and compile (default one per core; 1 for none). A `parser`
+    given (for `cache_dir`) brings the files it already parsed.
     """
     with collector_paused():
-        return _scan(paths, include, exclude, default_database, base_factories, types, config, cache_dir, jobs)
+        return _scan(paths, include, exclude, default_database, base_factories, types, config, cache_dir, jobs,
+                     parser)
 
 
-def _scan(paths, include, exclude, default_database, base_factories, types, config, cache_dir, jobs) -> Schema:
+def _scan(paths, include, exclude, default_database, base_factories, types, config, cache_dir, jobs,
+          parser) -> Schema:
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     if config is None:
         config = load_config(find_pyproject(paths))
@@ -49,7 +53,7 @@ def _scan(paths, include, exclude, default_database, base_factories, types, conf
         jobs=jobs,
     )
     files, diagnostics = discover(paths, config)
-    parser = Parser(None if cache_dir is None else Path(cache_dir), config.jobs)
+    parser = parser or Parser(None if cache_dir is None else Path(cache_dir), config.jobs)
     project = Project(roots(paths, files), config, parser)
     contents = []
     for source in files:

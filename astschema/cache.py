@@ -36,10 +36,6 @@ _TYPES = {cls.__name__: cls for cls in (
 _FIELDS = {name: tuple(f.name for f in fields(cls)) for name, cls in _TYPES.items()}
 
 
-def digest(data: bytes, identity: str) -> str:
-    return hashlib.blake2b(identity.encode() + b"\0" + data, digest_size=16).hexdigest()
-
-
 # -- JSON codec: a dataclass is [type name, *fields], a tuple ["(", *items], bytes ["b", base64],
 #    a location [line, col] (its path is the summary's own). ---------------------------------
 
@@ -73,22 +69,23 @@ def _decode(value, path: str):
     return _TYPES[head](*[_decode(item, path) for item in value[1:]])  # a wrong field count raises TypeError
 
 
-def _summary_from(entry: bytes, key: str, path: str, module: str, is_package: bool) -> parse.ModuleSummary | None:
-    """The summary an entry holds, or None for anything but a whole, matching entry."""
+def _summary_from(entry: bytes, key: str, path: str, module: str, is_package: bool):
+    """The summary an entry holds and its meaning, or None for anything but a whole,
+    matching entry."""
     try:
         document = json.loads(entry)
-        if document.get("key") != key:
+        if document.get("key") != key or not isinstance(document["meaning"], str):
             return None
         summary = _decode(document["summary"], path)
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError):
         return None
     if type(summary) is not parse.ModuleSummary:
         return None
-    return _with_names(summary, module, is_package)
+    return _with_names(summary, path, module, is_package), document["meaning"]
 
 
-def _with_names(summary: parse.ModuleSummary, module: str, is_package: bool) -> parse.ModuleSummary:
-    return replace(summary, module=module, is_package=is_package)
+def _with_names(summary: parse.ModuleSummary, path: str, module: str, is_package: bool) -> parse.ModuleSummary:
+    return replace(summary, path=path, module=module, is_package=is_package)
 
 
 class Parser:
@@ -96,14 +93,14 @@ class Parser:
 
     def __init__(self, directory: Path | None, jobs: int | None = None):
         self.directory, self.jobs = directory, jobs
-        self.identity = store.identity() if directory is not None else ""
         self._parsed: dict[str, parse.ModuleSummary] = {}  # by key: parsed ahead, in parallel
+        self._meanings: dict[str, str] = {}  # by key
 
     def summary(self, data: bytes, path: str, module: str, is_package: bool) -> parse.ModuleSummary:
-        key = digest(data, self.identity)
+        key = store.entry_key(data)
         ahead = self._parsed.get(key)
         if ahead is not None:
-            return _with_names(_relocated(ahead, path), module, is_package)
+            return _with_names(_relocated(ahead, path), path, module, is_package)
         cached = self._load(key, path, module, is_package)
         if cached is not None:
             return cached
@@ -111,13 +108,34 @@ class Parser:
         self._store(key, summary)
         return summary
 
+    def meaning(self, data: bytes, path: str) -> str | None:
+        """What a file means to a scan: the digest of its summary's JSON form, which leaves
+        out what no scan reads (comments without `noqa`, text after the last statement). Files
+        of equal meaning give equal results. Parses the file if need be (kept for `summary`);
+        None when its summary has no JSON form."""
+        key = store.entry_key(data)
+        if key not in self._meanings:
+            if key not in self._parsed:
+                self._parsed[key] = self.summary(data, path, "", False)
+        return self._meanings.get(key)
+
+    def meanings(self, files: list[tuple[bytes, str]], parse: bool) -> dict[str, str]:
+        """The `meaning` of each (bytes, path) file whose meaning is known, by path, for a
+        run key; with `parse`, files not met before are parsed to know it."""
+        found = {}
+        for data, path in files:
+            meaning = self.meaning(data, path) if parse else self._meanings.get(store.entry_key(data))
+            if meaning is not None:
+                found[path] = f"summary:{meaning}"
+        return found
+
     def parse_ahead(self, jobs: list[tuple[bytes, str]]) -> None:
         """Parse, on every core, the (data, path) files the cache does not hold, so that
         `summary` finds them ready."""
         todo = {}
         for data, path in jobs:
-            key = digest(data, self.identity)
-            if key not in todo and not (self.directory and (self.directory / _name(key)).is_file()):
+            key = store.entry_key(data)
+            if key not in todo and not (self.directory and store.entry_path(self.directory, key).is_file()):
                 todo[key] = (data, path)
         if workers_for(len(todo), PARALLEL_FROM, self.jobs) < 2:
             return  # parsed here, one by one, as they are asked for
@@ -127,9 +145,9 @@ class Parser:
             entries = workers.map(_parse_job, [self.directory] * len(keys), keys,
                                   [todo[k][0] for k in keys], [todo[k][1] for k in keys])
             for key, entry in zip(keys, entries, strict=True):
-                summary = None if entry is None else _summary_from(entry, key, todo[key][1], "", False)
-                if summary is not None:
-                    self._parsed[key] = summary
+                found = None if entry is None else _summary_from(entry, key, todo[key][1], "", False)
+                if found is not None:
+                    self._parsed[key], self._meanings[key] = found
 
     # -- storage ------------------------------------------------------------------------
 
@@ -137,17 +155,22 @@ class Parser:
         if self.directory is None:
             return None
         try:
-            entry = (self.directory / _name(key)).read_bytes()
+            entry = store.entry_path(self.directory, key).read_bytes()
         except OSError:
             return None
-        return _summary_from(entry, key, path, module, is_package)
+        found = _summary_from(entry, key, path, module, is_package)
+        if found is None:
+            return None
+        self._meanings[key] = found[1]
+        return found[0]
 
     def _store(self, key: str, summary: parse.ModuleSummary) -> None:
+        try:
+            entry, self._meanings[key] = _entry(key, summary)
+        except (TypeError, ValueError, RecursionError):
+            return  # not representable in JSON: parsed again next time
         if self.directory is not None:
-            try:
-                save(self.directory, key, _entry(key, summary))
-            except (TypeError, ValueError, RecursionError):
-                pass  # not representable in JSON: parsed again next time
+            save(self.directory, key, entry, self._meanings[key])
 
 
 def _relocated(summary: parse.ModuleSummary, path: str) -> parse.ModuleSummary:
@@ -157,21 +180,23 @@ def _relocated(summary: parse.ModuleSummary, path: str) -> parse.ModuleSummary:
     return _decode(_encode(summary), path)
 
 
-def _name(key: str) -> str:
-    return f"{key[:2]}/{key}.json"
+def _entry(key: str, summary: parse.ModuleSummary) -> tuple[str, str]:
+    """An entry's JSON text, and the summary's meaning (see `Parser.meaning`)."""
+    # stored without names: an entry serves every file of these bytes, wherever it is
+    text = json.dumps(_encode(_with_names(summary, "", "", False)), separators=(",", ":"))
+    meaning = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    return f'{{"key":"{key}","meaning":"{meaning}","summary":{text}}}', meaning
 
 
-def _entry(key: str, summary: parse.ModuleSummary) -> str:
-    return json.dumps({"key": key, "summary": _encode(summary)}, separators=(",", ":"))
-
-
-def save(directory: Path, key: str, entry: str) -> None:
-    """Write an entry atomically; a cache that cannot be written is simply not used."""
-    target = directory / _name(key)
+def save(directory: Path, key: str, entry: str, meaning: str) -> None:
+    """Write an entry, then its meaning beside it for the run keys (`store.meanings`), each
+    atomically; a cache that cannot be written is simply not used."""
+    target = store.entry_path(directory, key)
     try:
         store.prepare(directory)
         target.parent.mkdir(exist_ok=True)
         store.write(target, entry)
+        store.write(store.entry_path(directory, key, "meaning"), meaning)
     except OSError:
         pass
 
@@ -180,11 +205,11 @@ def _parse_job(directory: Path | None, key: str, data: bytes, path: str) -> str 
     """In a worker: parse one file, store its entry, and send the entry back (None: the
     summary has no JSON form, and is parsed again where it is needed)."""
     try:
-        entry = _entry(key, parse.parse_source(data, path, "", False))
+        entry, meaning = _entry(key, parse.parse_source(data, path, "", False))
     except (TypeError, ValueError, RecursionError):
         return None
     if directory is not None:
-        save(directory, key, entry)
+        save(directory, key, entry, meaning)
     return entry
 
 
@@ -218,7 +243,9 @@ def pool(amount: int, threshold: int, jobs: int | None = None):
     if workers < 2:
         yield _InProcess()
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=gc.freeze) as executor:
+    # While workers run, this process only sends and receives plain data: without the pause,
+    # each batch of results arriving made the collector rescan the whole heap of the scan.
+    with ProcessPoolExecutor(max_workers=workers, initializer=gc.freeze) as executor, collector_paused():
         yield _Chunked(executor, workers)
 
 

@@ -203,30 +203,49 @@ def _stored(args, config, cache) -> int:
     import os
 
     from .discover import inputs
-    from .store import load_run, run_key, store_run
+    from .store import load_run, meanings, run_key, store_run
 
     invocation = json.dumps([os.getcwd(), sorted((k, repr(v)) for k, v in vars(args).items()),
                              repr(dataclasses.asdict(config)), config.source])
-    key = run_key(invocation, inputs(args.paths, config))
+    # Files are keyed by what they mean to a scan (their summary), so an edit that leaves
+    # the summary as it was (a comment, a touch) still finds the stored result.
+    found, unknown = meanings(cache, *inputs(args.paths, config), config.max_bytes)
+    parser = None
+    models = [(data, path) for data, path, model in unknown if model]
+    if models:  # new or edited model files: parsed now, on every core, for the key and the scan
+        from .cache import Parser
+
+        parser = Parser(cache, config.jobs)
+        parser.parse_ahead(models)
+        found.update(parser.meanings(models, parse=True))
+    key = run_key(invocation, found)
     stored = load_run(cache, key)
     if stored is None:
+        from .cache import Parser
+
+        parser = parser or Parser(cache, config.jobs)
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = _execute(args, config, cache)
+            code = _execute(args, config, cache, parser)
         stored = {"stdout": out.getvalue(), "stderr": err.getvalue(), "exit_code": code}
         if code in (0, 1):
             store_run(cache, key, **stored)
+            # support modules this scan parsed first have a known meaning now, so the next run
+            # keys them by it: stored under that key too
+            later = {**found, **parser.meanings([(data, path) for data, path, _ in unknown], parse=False)}
+            if later != found:
+                store_run(cache, run_key(invocation, later), **stored)
     sys.stdout.write(stored["stdout"])
     sys.stderr.write(stored["stderr"])
     return stored["exit_code"]
 
 
-def _execute(args, config, cache) -> int:
+def _execute(args, config, cache, parser=None) -> int:
     from .api import scan
     from .checker import check
     from .report import render
 
-    schema = scan(args.paths, base_factories=args.base_factory, config=config, cache_dir=cache)
+    schema = scan(args.paths, base_factories=args.base_factory, config=config, cache_dir=cache, parser=parser)
     if args.command == "ddl" and schema.databases:
         schema.compiled(schema.databases[0].name, args.dialect)  # one parallel pass for check and ddl
     findings = check(schema)

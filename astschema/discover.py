@@ -151,9 +151,10 @@ def package_root(path: Path) -> Path:
     return directory
 
 
-def inputs(paths, config) -> list[Path]:
-    """Every file a scan of `paths` may read: what a stored result of it depends on."""
+def inputs(paths, config) -> tuple[list[Path], list[Path]]:
+    """Every file a scan of `paths` may read, what a stored result of it depends on: the
+    model files the scan reads, then the others its lookups may read."""
     paths = [Path(p) for p in paths]
     files, _ = discover(paths, config)
     searched = python_files([real for real, _ in unique_roots(roots(paths, files))])
-    return [path for _, path in searched] + [f.path for f in files] + [p for p in paths if p.is_file()]
+    return [f.path for f in files], [path for _, path in searched] + [p for p in paths if p.is_file()]

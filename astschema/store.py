@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 from importlib.metadata import version
@@ -61,19 +62,54 @@ def identity() -> str:
     return f"{__version__}/{FORMAT}/{libraries}/{sys.version}/{digest_.hexdigest()}"
 
 
-def run_key(invocation: str, inputs) -> str:
+def entry_key(data: bytes) -> str:
+    """The cache key of a file's parse: its bytes, and everything in `identity`."""
+    return hashlib.blake2b(identity().encode() + b"\0" + data, digest_size=16).hexdigest()
+
+
+def entry_path(directory: Path, key: str, suffix: str = "json") -> Path:
+    return directory / key[:2] / f"{key}.{suffix}"
+
+
+def stored_meaning(directory: Path, key: str) -> str | None:
+    """The digest of the summary the entry `key` holds (see `cache.Parser.meaning`), if stored."""
+    try:
+        text = entry_path(directory, key, "meaning").read_text(encoding="ascii")
+    except (OSError, ValueError):
+        return None
+    return text if re.fullmatch(r"[0-9a-f]{32}", text) else None
+
+
+def meanings(directory: Path, models, others, max_bytes: int):
+    """What each input file means to a scan, by path, as far as the cache knows: the digest
+    of its summary where one is stored for its bytes, else of the bytes themselves. Also the
+    files whose summary is not stored, as (bytes, path, is a model file): once parsed, their
+    meaning is known (see `cli._stored`)."""
+    from .discover import read  # FIFOs, devices and oversized files are refused as a scan refuses them
+
+    found, unknown = {}, []
+    models = set(models)
+    for path in models | set(others):
+        data, problem = read(path, max_bytes)
+        if problem is not None:
+            found[str(path)] = f"refused:{problem.message}"
+            continue
+        known = stored_meaning(directory, entry_key(data))
+        found[str(path)] = f"summary:{known}" if known else "bytes:" + hashlib.blake2b(data, digest_size=16).hexdigest()
+        if known is None:
+            unknown.append((data, str(path), path in models))
+    return found, unknown
+
+
+def run_key(invocation: str, inputs: dict[str, str]) -> str:
     """The key of a command's result: the invocation (arguments, options, configuration,
-    working directory) and the name and bytes of every input file. Bytes, not modification
-    times: reading and hashing is cheap next to parsing, and never misses an edit."""
+    working directory) and what every input file means (`meanings`), by name. Contents,
+    not modification times: reading and hashing is cheap next to parsing, and never misses
+    an edit."""
     digest_ = hashlib.blake2b(digest_size=16)
     digest_.update(identity().encode() + b"\0" + invocation.encode() + b"\0")
-    for path in sorted(set(inputs)):
-        digest_.update(f"{path}\0".encode())
-        try:
-            with open(path, "rb") as handle:
-                digest_.update(hashlib.file_digest(handle, "blake2b").digest())
-        except OSError:
-            digest_.update(b"unreadable")
+    for path in sorted(inputs):
+        digest_.update(f"{path}\0{inputs[path]}\0".encode())
     return digest_.hexdigest()
 
 

@@ -6,9 +6,10 @@ For each size N, bench/make_tree.py generates N modules of 10 tables (seed 1; ke
 for later runs). Then, each as a fresh process, --repeat times (median reported):
 
   bootstrap   bench/import_bootstrap.py: imports every db_models.py and compiles its DDL
-  cold        astschema ddl, empty cache
+  cold        astschema ddl, empty cache (each run right after a bootstrap run: side by side)
   warm        astschema ddl, cache full, nothing changed
-  touched     astschema ddl after one model file changed (a comment added)
+  touched     astschema ddl after one model file changed without changing its schema (a comment)
+  edited      astschema ddl after one model file changed its schema (a table added)
   ast floor   stdlib ast.parse over every .py file of the tree (one core, parse loop only)
   cst floor   libcst.parse_module over the same files (one core, parse loop only)
   parse stage astschema's parse stage (parse_source) over the same files (one core)
@@ -21,6 +22,7 @@ of the process and its workers (os.wait4). Ratios are to the bootstrap of the sa
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,6 +81,15 @@ def measure_floor(kind: str, tree: Path) -> None:
                       "files": len(sources)}))
 
 
+TOUCH = "# touched {n}\n"
+EDIT = """
+
+class BenchEdited{n}({base}):
+    __tablename__ = "bench_edited_{n}"
+    id = Column(Integer, primary_key=True)
+"""
+
+
 def touched_file(tree: Path) -> Path:
     return sorted(tree.glob("modules/standard/*/db_models.py"))[0]
 
@@ -87,9 +98,9 @@ def bench_size(size: int, repeat: int, work: Path) -> dict:
     tree = tree_of(size, work)
     cache = work / f"cache-{size}"
     rows = {}
-    bootstrap = [run([sys.executable, str(BENCH / "import_bootstrap.py"), str(tree)]) for _ in range(repeat)]
-    cold = []
-    for _ in range(repeat):
+    bootstrap, cold = [], []
+    for _ in range(repeat):  # in pairs, so that the machine's drift hits both alike
+        bootstrap.append(run([sys.executable, str(BENCH / "import_bootstrap.py"), str(tree)]))
         shutil.rmtree(cache, ignore_errors=True)
         cold.append(run(astschema_ddl(tree, cache)))
     if ddl_lines(cold[0].stdout) != ddl_lines(bootstrap[0].stdout) or bootstrap[0].exit_code != 0:
@@ -99,14 +110,17 @@ def bench_size(size: int, repeat: int, work: Path) -> dict:
     rows["warm"] = [run(astschema_ddl(tree, cache)) for _ in range(repeat)]
     target = touched_file(tree)
     original = target.read_bytes()
+    base = re.search(rb"^(\w+) = (?:DatabaseBase|get_database_base)\(", original, re.MULTILINE)[1].decode()
     try:
-        touched = []
-        for n in range(repeat):  # a new edit each time, as between two runs
-            target.write_bytes(original + f"# touched {n}\n".encode())
-            touched.append(run(astschema_ddl(tree, cache)))
+        for name, edit in (("touched", TOUCH), ("edited", EDIT)):
+            rows[name] = []
+            for n in range(repeat):  # a new edit each time, as between two runs
+                target.write_bytes(original + edit.format(n=n, base=base).encode())
+                rows[name].append(run(astschema_ddl(tree, cache)))
+            if (b"bench_edited_" in rows[name][-1].stdout) != (name == "edited"):
+                sys.exit(f"size {size}: the {name} run's DDL is not what the edit asks; no figures reported")
     finally:
         target.write_bytes(original)
-    rows["touched"] = touched
     result = {"size": size, "tables": size * TABLES_PER_MODULE}
     for kind in ("ast", "cst", "stage"):
         runs = [run(floor(kind, tree)) for _ in range(repeat)]

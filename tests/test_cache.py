@@ -119,6 +119,21 @@ def test_a_copied_file_reuses_the_entry_with_its_own_path(tmp_path, counted):
     assert Path(kept.path) == app / "orders" / "db_models.py" and kept.line == 5
 
 
+def test_copies_of_one_file_keep_their_own_paths_everywhere(tmp_path):
+    """One entry serves every file of the same bytes: module-level findings and suppressions
+    carry each file's own path (they once carried the first file's)."""
+    lost = MODEL.replace('DATABASE_NAME = "shop"\n', "")  # AS102, reported at the module's line 1
+    app, store = tmp_path / "app", tmp_path / "cache"
+    for name in ("a", "b"):
+        (app / name).mkdir(parents=True)
+        (app / name / "db_models.py").write_text(lost)
+    expected = sorted(str(d.location) for d in astschema.scan([app]).diagnostics if d.code == "AS102")
+    assert len(expected) == 2
+    for _ in range(2):  # cold, then from the cache
+        found = sorted(str(d.location) for d in astschema.scan([app], cache_dir=store).diagnostics if d.code == "AS102")
+        assert found == expected
+
+
 def test_the_cache_directory_keeps_itself_out_of_git(tmp_path):
     app, store = tree(tmp_path), tmp_path / "cache"
     astschema.scan([app], cache_dir=store)
@@ -192,8 +207,10 @@ def test_a_stored_result_is_replayed_only_while_its_inputs_are_unchanged(tmp_pat
         return result.stdout
 
     assert "name VARCHAR(40)" in ddl()
-    assert len(list((store / "runs").glob("*.json"))) == 1
-    assert "name VARCHAR(40)" in ddl()  # replayed
+    stored = sorted((store / "runs").glob("*.json"))
+    assert stored  # under two keys: the support module's summary was first met by this run
+    assert "name VARCHAR(40)" in ddl()
+    assert sorted((store / "runs").glob("*.json")) == stored  # replayed
     (app / "limits.py").write_text(SUPPORT.replace("40", "50"))  # a support module, not a model file
     assert "name VARCHAR(50)" in ddl()
     (app / "orders").mkdir()  # a new model file
@@ -223,3 +240,47 @@ def test_an_unchanged_database_is_not_compiled_again(tmp_path, monkeypatch):
     statements = {d.name: again.compiled(d.name, "sqlite").statements["sqlite"] for d in again.databases}
     assert compiled == ["shop"]
     assert statements["users"] == expected["users"] and "VARCHAR(80)" in statements["shop"][0]
+
+
+def test_an_edit_that_leaves_the_summary_as_it_was_replays_the_stored_result(tmp_path):
+    """Files are keyed by what they mean to a scan: a comment or a touch finds the stored
+    result; a suppression comment, a moved line or a changed column does not."""
+    app, store = tree(tmp_path), tmp_path / "cache"
+    shop = app / "shop" / "db_models.py"
+    shop.write_text(MODEL.replace('DATABASE_NAME = "shop"\n', ""))  # AS102 and AS103: no DATABASE_NAME
+
+    def dump():
+        result = run_cli("dump", app, "--cache-dir", store, cwd=tmp_path)
+        assert result.returncode in (0, 1), result.stderr
+        document = json.loads(result.stdout)
+        items = next(t for d in document["databases"] for t in d["tables"] if t["name"] == "items")
+        return {
+            "line": items["location"]["line"],
+            "name type": items["columns"][1]["type"]["args"],
+            "findings": sorted(f["code"] for f in document["diagnostics"]),
+            "stored results": len(list((store / "runs").glob("*.json"))),
+        }
+
+    first = dump()
+    assert first == {"line": 4, "name type": [40], "findings": ["AS102", "AS103"], "stored results": 1}
+    shop.write_text(shop.read_text() + "# a comment at the end\n")
+    assert dump() == first  # replayed: no new result stored
+    shop.touch()
+    assert dump() == first
+    shop.write_text("# astschema: ignore[AS102]\n" + shop.read_text())  # a suppression, line 1
+    assert dump() == {**first, "line": 5, "findings": ["AS103"], "stored results": 2}
+    shop.write_text(shop.read_text().replace("String(40)", "String(80)"))
+    assert dump() == {**first, "line": 5, "name type": [80], "findings": ["AS103"], "stored results": 3}
+
+
+def test_a_fifo_in_the_tree_does_not_hang_a_cached_run(tmp_path):
+    """The run key reads every file a lookup may read: as the scan does, never a FIFO (the
+    key once opened it and waited forever)."""
+    import os
+
+    app, store = tree(tmp_path), tmp_path / "cache"
+    os.mkfifo(app / "pipe.py")
+    for _ in range(2):  # computed, then replayed
+        result = subprocess.run([sys.executable, "-m", "astschema", "check", str(app), "--cache-dir", str(store)],
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 0, result.stderr

@@ -273,7 +273,10 @@ def finalize(declarative: Declarative, drafts: list[TableDraft], core_tables: di
                 changes["primary_key"] = True
                 if not column_draft.nullable_given:
                     changes["nullable"] = False
-            columns.append(dataclasses.replace(column_draft.column, **changes))
+            column = column_draft.column
+            # most columns change nothing here, and replace() is costly at 100,000 columns
+            columns.append(column if all(getattr(column, k) == v for k, v in changes.items())
+                           else dataclasses.replace(column, **changes))
         constraints, indexes = [], []
         for item in draft.items:
             if isinstance(item, PendingForeignKey):
