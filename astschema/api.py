@@ -71,6 +71,7 @@ def _scan(paths, include, exclude, default_database, base_factories, types, conf
         project.add(source.path, module, source.path.name == "__init__.py", data)
         modules.append(module)
     databases, found = extract(project, modules)
+    parser.release()  # the project holds what it needs; a caller's parser outlives the scan
     diagnostics += project.diagnostics + found
     suppressions = tuple(
         (summary.path, line, col, codes)

@@ -119,6 +119,10 @@ class Parser:
                 self._parsed[key] = self.summary(data, path, "", False)
         return self._meanings.get(key)
 
+    def release(self) -> None:
+        """Drop the summaries parsed ahead, once the scan has taken them (meanings stay)."""
+        self._parsed.clear()
+
     def meanings(self, files: list[tuple[bytes, str]], parse: bool) -> dict[str, str]:
         """The `meaning` of each (bytes, path) file whose meaning is known, by path, for a
         run key; with `parse`, files not met before are parsed to know it."""
@@ -140,7 +144,8 @@ class Parser:
         if workers_for(len(todo), PARALLEL_FROM, self.jobs) < 2:
             return  # parsed here, one by one, as they are asked for
         keys = list(todo)
-        with pool(len(keys), PARALLEL_FROM, self.jobs) as workers:
+        # paused: the millions of objects decoded here would be rescanned as they accumulate
+        with pool(len(keys), PARALLEL_FROM, self.jobs) as workers, collector_paused():
             # entries come back as JSON text: a summary's pickle costs ten times more
             entries = workers.map(_parse_job, [self.directory] * len(keys), keys,
                                   [todo[k][0] for k in keys], [todo[k][1] for k in keys])
@@ -243,9 +248,7 @@ def pool(amount: int, threshold: int, jobs: int | None = None):
     if workers < 2:
         yield _InProcess()
         return
-    # While workers run, this process only sends and receives plain data: without the pause,
-    # each batch of results arriving made the collector rescan the whole heap of the scan.
-    with ProcessPoolExecutor(max_workers=workers, initializer=gc.freeze) as executor, collector_paused():
+    with ProcessPoolExecutor(max_workers=workers, initializer=gc.freeze) as executor:
         yield _Chunked(executor, workers)
 
 
