@@ -130,7 +130,7 @@ class Parser:
         for data, path in files:
             meaning = self.meaning(data, path) if parse else self._meanings.get(store.entry_key(data))
             if meaning is not None:
-                found[path] = f"summary:{meaning}"
+                found[path] = store.summarized(meaning)
         return found
 
     def parse_ahead(self, jobs: list[tuple[bytes, str]]) -> None:

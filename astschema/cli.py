@@ -213,17 +213,13 @@ def _stored(args, config, cache) -> int:
     parser = None
     models = [(data, path) for data, path, model in unknown if model]
     if models:  # new or edited model files: parsed now, on every core, for the key and the scan
-        from .cache import Parser
-
-        parser = Parser(cache, config.jobs)
+        parser = _parser(cache, config)
         parser.parse_ahead(models)
         found.update(parser.meanings(models, parse=True))
     key = run_key(invocation, found)
     stored = load_run(cache, key)
     if stored is None:
-        from .cache import Parser
-
-        parser = parser or Parser(cache, config.jobs)
+        parser = parser or _parser(cache, config)
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = _execute(args, config, cache, parser)
@@ -238,6 +234,12 @@ def _stored(args, config, cache) -> int:
     sys.stdout.write(stored["stdout"])
     sys.stderr.write(stored["stderr"])
     return stored["exit_code"]
+
+
+def _parser(cache, config):
+    from .cache import Parser  # imports libcst: only when something must be parsed or scanned
+
+    return Parser(cache, config.jobs)
 
 
 def _execute(args, config, cache, parser=None) -> int:

@@ -94,30 +94,41 @@ def compile_database(database, dialects) -> Compiled:
 def compile_databases(databases, dialects, jobs: int | None = None, directory=None) -> dict[str, Compiled]:
     """`compile_database` for each database, on every core when there is enough to share;
     with a cache `directory`, a database whose model did not change is not compiled again."""
+    import pickle
+
     from .cache import pool
 
     dialects = tuple(sorted(dialects))
-    keys = {d.name: _key(d, dialects) for d in databases} if directory is not None else {}
+    # pickled once: hashed for the cache key, and sent as it is to a worker
+    pickled = {d.name: pickle.dumps(d, protocol=5) for d in databases}
+    keys = {name: _key(data, dialects) for name, data in pickled.items()} if directory is not None else {}
     done = {name: found for name, key in keys.items() if (found := _load(directory, key)) is not None}
     work = sorted((d for d in databases if d.name not in done), key=lambda d: -len(d.tables))  # largest first
     with pool(sum(len(d.tables) for d in work), PARALLEL_FROM_TABLES, jobs) as workers:
-        for database, result in zip(work, workers.map(compile_database, work, [dialects] * len(work)), strict=True):
+        results = workers.map(_compile_pickled, [pickled[d.name] for d in work], [dialects] * len(work))
+        for database, result in zip(work, results, strict=True):
             done[database.name] = result
             if directory is not None:
                 _save(directory, keys[database.name], result)
     return done
 
 
-def _key(database, dialects) -> str:
-    """The model's pickle, hashed: equal models give equal keys (a pickle is only hashed here,
-    never stored or loaded)."""
-    import hashlib
+def _compile_pickled(data: bytes, dialects) -> Compiled:
+    """`compile_database` of a database this process pickled (never one read from anywhere)."""
     import pickle
+
+    return compile_database(pickle.loads(data), dialects)
+
+
+def _key(pickled: bytes, dialects) -> str:
+    """The model's pickle, hashed: equal models give equal keys (the pickle is never stored)."""
+    import hashlib
 
     from .store import identity
 
-    data = pickle.dumps((identity(), dialects, database), protocol=5)
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    digest = hashlib.blake2b(f"{identity()}\0{dialects}\0".encode(), digest_size=16)
+    digest.update(pickled)
+    return digest.hexdigest()
 
 
 def _load(directory, key: str) -> Compiled | None:

@@ -95,10 +95,15 @@ def meanings(directory: Path, models, others, max_bytes: int):
             found[str(path)] = f"refused:{problem.message}"
             continue
         known = stored_meaning(directory, entry_key(data))
-        found[str(path)] = f"summary:{known}" if known else "bytes:" + hashlib.blake2b(data, digest_size=16).hexdigest()
+        found[str(path)] = summarized(known) if known else "bytes:" + hashlib.blake2b(data, digest_size=16).hexdigest()
         if known is None:
             unknown.append((data, str(path), path in models))
     return found, unknown
+
+
+def summarized(meaning: str) -> str:
+    """A file's part of a run key when the meaning of its summary is known."""
+    return f"summary:{meaning}"
 
 
 def run_key(invocation: str, inputs: dict[str, str]) -> str:
