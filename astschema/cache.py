@@ -240,20 +240,38 @@ class _InProcess:
         return list(map(function, *iterables))
 
 
+_shared = None  # what `pool(shared=...)` hands to every worker: see `shared`
+
+
+def shared():
+    """The object given to the current `pool` as `shared`, in a worker or in-process."""
+    return _shared
+
+
 @contextmanager
-def pool(amount: int, threshold: int, jobs: int | None = None):
+def pool(amount: int, threshold: int, jobs: int | None = None, shared=None):
     """`jobs` worker processes (default one per core) when `amount` of work reaches
-    `threshold` and this process may start them; else the same interface in-process."""
+    `threshold` and this process may start them; else the same interface in-process.
+    Jobs find `shared` through `shared()`: a forked worker inherits it without pickling."""
+    global _shared
     workers = workers_for(amount, threshold, jobs)
     if workers < 2:
-        yield _InProcess()
+        previous, _shared = _shared, shared
+        try:
+            yield _InProcess()
+        finally:
+            _shared = previous
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=gc.freeze) as executor:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(shared,)) as executor:
         yield _Chunked(executor, workers)
 
 
-# A worker starts with gc.freeze(): the heap it inherits from this process is never scanned
-# by its collector (nor written to by the scan, which keeps those pages shared).
+def _start_worker(given) -> None:
+    global _shared
+    _shared = given
+    # the heap inherited from this process is never scanned by the worker's collector (nor
+    # written to by the scan, which keeps those pages shared)
+    gc.freeze()
 
 
 def workers_for(amount: int, threshold: int, jobs: int | None) -> int:

@@ -94,18 +94,16 @@ def compile_database(database, dialects) -> Compiled:
 def compile_databases(databases, dialects, jobs: int | None = None, directory=None) -> dict[str, Compiled]:
     """`compile_database` for each database, on every core when there is enough to share;
     with a cache `directory`, a database whose model did not change is not compiled again."""
-    import pickle
-
     from .cache import pool
 
     dialects = tuple(sorted(dialects))
-    # pickled once: hashed for the cache key, and sent as it is to a worker
-    pickled = {d.name: pickle.dumps(d, protocol=5) for d in databases}
-    keys = {name: _key(data, dialects) for name, data in pickled.items()} if directory is not None else {}
+    keys = {d.name: _key(d, dialects) for d in databases} if directory is not None else {}
     done = {name: found for name, key in keys.items() if (found := _load(directory, key)) is not None}
     work = sorted((d for d in databases if d.name not in done), key=lambda d: -len(d.tables))  # largest first
-    with pool(sum(len(d.tables) for d in work), PARALLEL_FROM_TABLES, jobs) as workers:
-        results = workers.map(_compile_pickled, [pickled[d.name] for d in work], [dialects] * len(work))
+    # shared, not sent: forked workers inherit the databases, where pickling them costs more
+    # than compiling the small ones
+    with pool(sum(len(d.tables) for d in work), PARALLEL_FROM_TABLES, jobs, shared=work) as workers:
+        results = workers.map(_compile_shared, range(len(work)), [dialects] * len(work))
         for database, result in zip(work, results, strict=True):
             done[database.name] = result
             if directory is not None:
@@ -113,21 +111,21 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
     return done
 
 
-def _compile_pickled(data: bytes, dialects) -> Compiled:
-    """`compile_database` of a database this process pickled (never one read from anywhere)."""
-    import pickle
+def _compile_shared(index: int, dialects) -> Compiled:
+    from .cache import shared
 
-    return compile_database(pickle.loads(data), dialects)
+    return compile_database(shared()[index], dialects)
 
 
-def _key(pickled: bytes, dialects) -> str:
+def _key(database, dialects) -> str:
     """The model's pickle, hashed: equal models give equal keys (the pickle is never stored)."""
     import hashlib
+    import pickle
 
     from .store import identity
 
     digest = hashlib.blake2b(f"{identity()}\0{dialects}\0".encode(), digest_size=16)
-    digest.update(pickled)
+    digest.update(pickle.dumps(database, protocol=5))
     return digest.hexdigest()
 
 

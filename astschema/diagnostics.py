@@ -15,6 +15,11 @@ class Location:
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.col}"
 
+    def __reduce__(self):
+        # a model holds one per part: this pickles (for compile keys) and unpickles faster
+        # than the generic state a slots dataclass gives
+        return Location, (self.path, self.line, self.col)
+
 
 class Severity(str, Enum):
     ERROR = "error"

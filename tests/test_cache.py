@@ -242,6 +242,28 @@ def test_an_unchanged_database_is_not_compiled_again(tmp_path, monkeypatch):
     assert statements["users"] == expected["users"] and "VARCHAR(80)" in statements["shop"][0]
 
 
+COMPILE_IN_WORKERS = """
+import multiprocessing, sys
+import astschema
+from astschema import ddl
+multiprocessing.set_start_method(sys.argv[1])
+ddl.PARALLEL_FROM_TABLES = 1
+databases = astschema.scan([sys.argv[2]], jobs=1).databases
+workers = ddl.compile_databases(databases, ddl.CHECKED_DIALECTS, jobs=2)
+here = ddl.compile_databases(databases, ddl.CHECKED_DIALECTS, jobs=1)
+assert len(workers) == len(databases) > 1 and workers == here, "workers and in-process differ"
+print("same")
+"""
+
+
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_workers_compile_what_this_process_compiles(start):
+    """Forked workers inherit the databases; spawned ones are sent them: either way, the same."""
+    result = subprocess.run([sys.executable, "-c", COMPILE_IN_WORKERS, start, str(FIXTURES[0])],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip() == "same", result.stderr
+
+
 def test_an_edit_that_leaves_the_summary_as_it_was_replays_the_stored_result(tmp_path):
     """Files are keyed by what they mean to a scan: a comment or a touch finds the stored
     result; a suppression comment, a moved line or a changed column does not."""
