@@ -14,6 +14,9 @@ for later runs). Then, each as a fresh process, --repeat times (median reported)
   cst floor   libcst.parse_module over the same files (one core, parse loop only)
   parse stage astschema's parse stage (parse_source) over the same files (one core)
 
+The three parse loops run side by side in each round; the parse stage's ratio to libcst is the
+median of the rounds' ratios, so that the machine's drift between rounds cancels out.
+
 The machine line says how much faster a pure-Python loop runs on one process per core than
 on one process: the most that worker processes can gain here (cloud vCPUs often share cores).
 
@@ -27,6 +30,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -125,16 +129,22 @@ def bench_size(size: int, repeat: int, work: Path) -> dict:
     finally:
         target.write_bytes(original)
     result = {"size": size, "tables": size * TABLES_PER_MODULE}
-    for kind in ("ast", "cst", "stage"):
-        runs = [run(floor(kind, tree)) for _ in range(repeat)]
-        reported = [json.loads(r.stdout) for r in runs]
-        result["bytes"], result["files"] = reported[0]["bytes"], reported[0]["files"]
-        rows[f"{kind} floor" if kind != "stage" else "parse stage"] = runs
-        result[f"{kind}_loop_seconds"] = sorted(r["seconds"] for r in reported)[len(reported) // 2]
+    kinds = {"ast": "ast floor", "cst": "cst floor", "stage": "parse stage"}
+    loops = {kind: [] for kind in kinds}
+    for _ in range(repeat):  # the three side by side in each round, as the pairs above
+        for kind, row in kinds.items():
+            rows.setdefault(row, []).append(run(floor(kind, tree)))
+            reported = json.loads(rows[row][-1].stdout)
+            loops[kind].append(reported["seconds"])
+    result["bytes"], result["files"] = reported["bytes"], reported["files"]
+    for kind, seconds in loops.items():
+        result[f"{kind}_loop_seconds"] = statistics.median(seconds)
     base = median(rows["bootstrap"])[0]
     result["rows"] = {name: {"seconds": round(median(runs)[0], 3), "peak_mb": round(median(runs)[1], 1),
                              "ratio": round(median(runs)[0] / base, 3)} for name, runs in rows.items()}
-    result["parse_stage_over_cst"] = round(result["stage_loop_seconds"] / result["cst_loop_seconds"], 3)
+    # the median of each round's ratio: the drift between rounds cancels out
+    result["parse_stage_over_cst"] = round(statistics.median(
+        stage / cst for stage, cst in zip(loops["stage"], loops["cst"], strict=True)), 3)
     return result
 
 
