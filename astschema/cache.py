@@ -233,6 +233,21 @@ def collector_paused():
             gc.enable()
 
 
+@contextmanager
+def settled():
+    """Keep every object alive now out of the collector's sight over a phase (`gc.freeze`):
+    a scan's millions of objects would be traversed by each full collection the phase
+    triggers, and they outlive it anyway. Unfrozen at the end, unless objects were frozen
+    before (by a caller who wants them so)."""
+    frozen_before = gc.get_freeze_count() > 0
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if not frozen_before:
+            gc.unfreeze()
+
+
 class _InProcess:
     """The pool's interface, run here: for small jobs, one core, or a daemon process."""
 

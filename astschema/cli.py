@@ -243,16 +243,18 @@ def _parser(cache, config):
 
 
 def _execute(args, config, cache, parser=None) -> int:
-    import gc
-
     from .api import scan
+    from .cache import settled
+
+    schema = scan(args.paths, base_factories=args.base_factory, config=config, cache_dir=cache, parser=parser)
+    with settled():  # the scan's millions of objects, left alone by the later stages' collections
+        return _after_scan(schema, args, config)
+
+
+def _after_scan(schema, args, config) -> int:
     from .checker import check
     from .report import render
 
-    schema = scan(args.paths, base_factories=args.base_factory, config=config, cache_dir=cache, parser=parser)
-    # The scan's millions of objects live until the process ends: out of the collector's
-    # sight, so that later stages' collections do not traverse them again and again.
-    gc.freeze()
     if args.command == "ddl" and schema.databases:
         schema.compiled(schema.databases[0].name, args.dialect)  # one parallel pass for check and ddl
     findings = check(schema)

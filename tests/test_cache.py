@@ -1,5 +1,6 @@
 """The parse cache: reused while a file's bytes are unchanged, never trusted beyond that."""
 
+import gc
 import json
 import multiprocessing
 import subprocess
@@ -240,6 +241,23 @@ def test_an_unchanged_database_is_not_compiled_again(tmp_path, monkeypatch):
     statements = {d.name: again.compiled(d.name, "sqlite").statements["sqlite"] for d in again.databases}
     assert compiled == ["shop"]
     assert statements["users"] == expected["users"] and "VARCHAR(80)" in statements["shop"][0]
+
+
+def test_settled_freezes_the_heap_for_its_phase_only():
+    """The command line keeps a scan's objects out of the collector's sight after the scan;
+    a library caller's process gets its collector back as it was."""
+    assert gc.get_freeze_count() == 0
+    with cache.settled():
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # a caller who froze its own objects keeps them frozen
+    try:
+        frozen = gc.get_freeze_count()
+        with cache.settled():
+            pass
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
 
 
 COMPILE_IN_WORKERS = """
