@@ -19,6 +19,7 @@ examples:
   python -m astschema ddl modules/ --dialect postgresql --database framework
   python -m astschema dump modules/ --format json > schema.json
   python -m astschema rules AS301
+  python -m astschema clean
 """
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -145,6 +146,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="put the Mermaid diagram between the astschema:graph marker comments of FILE.md")
     graph.add_argument("--check", action="store_true", help="with --inject: exit 1 if FILE.md is out of date")
 
+    clean = commands.add_parser("clean", help="delete the cache directory",
+                                description="Delete the cache directory the other commands would use for "
+                                            "these paths (never a directory that is not astschema's cache).")
+    clean.add_argument("paths", nargs="*", default=["."], metavar="PATH",
+                       help="where the project is (default: the current directory)")
+    clean.add_argument("--config", metavar="FILE", type=Path,
+                       help="pyproject.toml to read [tool.astschema] from (default: the nearest one)")
+    clean.add_argument("--cache-dir", type=Path, metavar="DIR", help="the cache directory to delete")
+
     rules = commands.add_parser("rules", help="list the rules, or explain one",
                                 description="Without CODE, one line per rule; with CODE, its documentation.")
     rules.add_argument("code", nargs="?", metavar="CODE")
@@ -174,7 +184,11 @@ def _run(args) -> int:
 
     if args.config is not None and not args.config.is_file():
         raise ConfigError(f"{args.config}: no such file")
-    config = load_config(args.config or find_pyproject(args.paths)).with_overrides(
+    config = load_config(args.config or find_pyproject(args.paths))
+    if args.command == "clean":
+        return _clean(cache_directory(config.with_overrides(
+            cache_dir=None if args.cache_dir is None else str(args.cache_dir))))
+    config = config.with_overrides(
         include=args.include,
         exclude=args.exclude,
         default_database=args.default_database,
@@ -234,6 +248,26 @@ def _stored(args, config, cache) -> int:
     sys.stdout.write(stored["stdout"])
     sys.stderr.write(stored["stderr"])
     return stored["exit_code"]
+
+
+def _clean(directory: Path) -> int:
+    from .store import remove
+
+    if not directory.exists():
+        print(f"no cache at {directory}")
+        return 0
+    try:
+        removed = remove(directory)
+    except OSError as exc:
+        print(f"astschema: cannot remove {directory}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    if removed is None:
+        print(f"astschema: {directory} is not astschema's cache (it has no CACHEDIR.TAG of astschema's); "
+              "left alone", file=sys.stderr)
+        return 2
+    files, size = removed
+    print(f"removed {directory} ({files} files, {size / 1e6:.1f} MB)")
+    return 0
 
 
 def _parser(cache, config):

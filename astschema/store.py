@@ -20,16 +20,40 @@ from . import __version__
 
 FORMAT = 1
 
+TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# astschema's parse cache: safe to delete.\n"
+
+
 def prepare(directory: Path) -> None:
     """Create the cache directory with a .gitignore that keeps it out of version control."""
     if (directory / ".gitignore").is_file():
         return
     directory.mkdir(parents=True, exist_ok=True)
     (directory / ".gitignore").write_text("# Created by astschema's cache.\n*\n", encoding="utf-8")
-    (directory / "CACHEDIR.TAG").write_text(
-        "Signature: 8a477f597d28d172789f06886806bc55\n# astschema's parse cache: safe to delete.\n",
-        encoding="utf-8",
-    )
+    (directory / "CACHEDIR.TAG").write_text(TAG, encoding="utf-8")
+
+
+def remove(directory: Path) -> tuple[int, int] | None:
+    """Delete a cache directory: (files, bytes) it held, or None if it is not astschema's
+    (its CACHEDIR.TAG says so), which is left alone; OSError when it cannot be removed. It
+    is first renamed aside, so that a
+    run writing to it meanwhile starts a new cache instead of failing halfway."""
+    import shutil
+
+    try:
+        if (directory / "CACHEDIR.TAG").read_text(encoding="utf-8") != TAG or directory.is_symlink():
+            return None
+    except (OSError, ValueError):
+        return None
+    aside = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}-removed-"))
+    try:
+        os.replace(directory, aside / directory.name)
+    except OSError:
+        aside.rmdir()
+        raise
+    files = [p for p in aside.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    shutil.rmtree(aside)
+    return len(files), size
 
 
 def write(target: Path, text: str) -> None:

@@ -324,3 +324,26 @@ def test_a_fifo_in_the_tree_does_not_hang_a_cached_run(tmp_path):
         result = subprocess.run([sys.executable, "-m", "astschema", "check", str(app), "--cache-dir", str(store)],
                                 capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == 0, result.stderr
+
+
+def test_clean_deletes_the_cache_the_other_commands_use(tmp_path):
+    app = tree(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[tool.astschema]\n")
+    assert run_cli("summary", app, cwd=tmp_path).returncode == 0
+    store = tmp_path / ".astschema_cache"  # the project root's, found from the paths as a scan finds it
+    assert entries(store)
+    cleaned = run_cli("clean", app, cwd=tmp_path / "app")
+    assert cleaned.returncode == 0 and "removed" in cleaned.stdout, cleaned.stderr
+    assert not store.exists() and not list(tmp_path.glob(".astschema_cache*"))
+    again = run_cli("clean", app, cwd=tmp_path)
+    assert again.returncode == 0 and "no cache" in again.stdout
+
+
+def test_clean_leaves_a_directory_that_is_not_a_cache_alone(tmp_path):
+    other = tmp_path / "data"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine")
+    (other / "CACHEDIR.TAG").write_text("Signature: 8a477f597d28d172789f06886806bc55\n# another tool's\n")
+    result = run_cli("clean", "--cache-dir", other, cwd=tmp_path)
+    assert result.returncode == 2 and "not astschema's cache" in result.stderr
+    assert (other / "keep.txt").read_text() == "mine"
