@@ -293,7 +293,7 @@ def workers_for(amount: int, threshold: int, jobs: int | None) -> int:
     """How many worker processes `pool` starts (fewer than 2: none)."""
     if amount < threshold or multiprocessing.current_process().daemon:
         return 0
-    return jobs or _cores()
+    return jobs or cores()
 
 
 class _Chunked:
@@ -313,7 +313,8 @@ def _star(function, arguments):
     return function(*arguments)
 
 
-def _cores() -> int:
+def cores() -> int:
+    """The cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

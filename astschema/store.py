@@ -34,9 +34,9 @@ def prepare(directory: Path) -> None:
 
 def remove(directory: Path) -> tuple[int, int] | None:
     """Delete a cache directory: (files, bytes) it held, or None if it is not astschema's
-    (its CACHEDIR.TAG says so), which is left alone; OSError when it cannot be removed. It
-    is first renamed aside, so that a
-    run writing to it meanwhile starts a new cache instead of failing halfway."""
+    (its CACHEDIR.TAG says so), which is left alone; OSError when it cannot be removed. It is
+    first renamed aside, so that a run writing to it meanwhile starts a new cache instead of
+    failing halfway."""
     import shutil
 
     try:

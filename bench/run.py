@@ -148,10 +148,11 @@ def bench_size(size: int, repeat: int, work: Path) -> dict:
     return result
 
 
-def _spin(seconds_hint: int) -> float:
-    """CPU-bound work with no I/O and no shared state; its own wall time."""
+def _spin(rounds: int) -> float:
+    """CPU-bound work with no I/O and no shared state (`rounds` times ten million steps);
+    its own wall time."""
     start, total = time.perf_counter(), 0
-    for n in range(seconds_hint * 10_000_000):
+    for n in range(rounds * 10_000_000):
         total += n * n
     return time.perf_counter() - start
 
@@ -161,15 +162,16 @@ def parallel_speedup(repeat: int) -> tuple[int, float]:
     process alone), the median of `repeat` measurements."""
     import multiprocessing
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    ratios = []
-    with multiprocessing.Pool(cores) as workers:
+    from astschema.cache import cores
+
+    count, ratios = cores(), []
+    with multiprocessing.Pool(count) as workers:
         for _ in range(repeat):
             alone = _spin(1)
             start = time.perf_counter()
-            workers.map(_spin, [1] * cores)
-            ratios.append(cores * alone / (time.perf_counter() - start))
-    return cores, sorted(ratios)[len(ratios) // 2]
+            workers.map(_spin, [1] * count)
+            ratios.append(count * alone / (time.perf_counter() - start))
+    return count, statistics.median(ratios)
 
 
 def report(result: dict) -> None:
