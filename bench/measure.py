@@ -12,6 +12,7 @@ from dataclasses import dataclass
 class Run:
     seconds: float  # wall time of the whole process
     peak_mb: float  # largest resident set of the process and its waited-for workers
+    cpu_seconds: float  # user and system time of the process and its waited-for workers
     exit_code: int
     stdout: bytes
 
@@ -24,7 +25,8 @@ def run(command: list[str], cwd=None) -> Run:
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         out.seek(0)
-        return Run(seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), out.read())
+        return Run(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
+                   os.waitstatus_to_exitcode(status), out.read())
 
 
 def median(runs: list[Run]) -> tuple[float, float]:

@@ -22,7 +22,8 @@ on one process: the most that worker processes can gain here (cloud vCPUs often 
 
 Before any figure is reported, the DDL of the first cold run must equal the bootstrap's
 (comment lines aside); the benchmark stops otherwise. Peak memory is the largest resident set
-of the process and its workers (os.wait4). Ratios are to the bootstrap of the same size.
+of the process and its workers, and CPU time their user and system time summed (os.wait4): the
+work done on every core together, which does not depend on how many cores there are. Ratios are to the bootstrap of the same size.
 """
 
 import argparse
@@ -141,7 +142,9 @@ def bench_size(size: int, repeat: int, work: Path) -> dict:
         result[f"{kind}_loop_seconds"] = statistics.median(seconds)
     base = median(rows["bootstrap"])[0]
     result["rows"] = {name: {"seconds": round(median(runs)[0], 3), "peak_mb": round(median(runs)[1], 1),
-                             "ratio": round(median(runs)[0] / base, 3)} for name, runs in rows.items()}
+                             "ratio": round(median(runs)[0] / base, 3),
+                             "cpu_seconds": round(statistics.median(r.cpu_seconds for r in runs), 3)}
+                      for name, runs in rows.items()}
     # the median of each round's ratio: the drift between rounds cancels out
     result["parse_stage_over_cst"] = round(statistics.median(
         stage / cst for stage, cst in zip(loops["stage"], loops["cst"], strict=True)), 3)
@@ -177,9 +180,9 @@ def parallel_speedup(repeat: int) -> tuple[int, float]:
 def report(result: dict) -> None:
     print(f"\n{result['size']} modules, {result['tables']} tables, {result['files']} files, "
           f"{result['bytes'] / 1e6:.2f} MB (medians; ratio to the bootstrap)")
-    print(f"  {'':<12} {'wall s':>8} {'ratio':>7} {'peak MB':>8}")
+    print(f"  {'':<12} {'wall s':>8} {'ratio':>7} {'peak MB':>8} {'CPU s':>8}")
     for name, row in result["rows"].items():
-        print(f"  {name:<12} {row['seconds']:>8.2f} {row['ratio']:>7.3f} {row['peak_mb']:>8.0f}")
+        print(f"  {name:<12} {row['seconds']:>8.2f} {row['ratio']:>7.3f} {row['peak_mb']:>8.0f} {row['cpu_seconds']:>8.2f}")
     print(f"  parse loops: ast {result['ast_loop_seconds']:.2f} s, libcst {result['cst_loop_seconds']:.2f} s, "
           f"astschema parse stage {result['stage_loop_seconds']:.2f} s "
           f"({result['parse_stage_over_cst']:.2f}x libcst)")
