@@ -146,7 +146,8 @@ class Parser:
         keys = list(todo)
         # paused: the millions of objects decoded here would be rescanned as they accumulate
         with pool(len(keys), PARALLEL_FROM, self.jobs) as workers, collector_paused():
-            # entries come back as JSON text: a summary's pickle costs ten times more
+            # entries come back as the JSON text written to the cache: a pickle of the summary
+            # would cost the workers more than it saves here
             entries = workers.map(_parse_job, [self.directory] * len(keys), keys,
                                   [todo[k][0] for k in keys], [todo[k][1] for k in keys])
             for key, entry in zip(keys, entries, strict=True):
