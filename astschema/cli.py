@@ -184,10 +184,10 @@ def _run(args) -> int:
 
     if args.config is not None and not args.config.is_file():
         raise ConfigError(f"{args.config}: no such file")
-    config = load_config(args.config or find_pyproject(args.paths))
+    config = load_config(args.config or find_pyproject(args.paths)).with_overrides(
+        cache_dir=None if args.cache_dir is None else str(args.cache_dir))
     if args.command == "clean":
-        return _clean(cache_directory(config.with_overrides(
-            cache_dir=None if args.cache_dir is None else str(args.cache_dir))))
+        return _clean(cache_directory(config))
     config = config.with_overrides(
         include=args.include,
         exclude=args.exclude,
@@ -196,7 +196,6 @@ def _run(args) -> int:
         ignore=_flat(args.ignore),
         warnings_as_errors=args.warnings_as_errors,
         follow_symlinks=args.follow_symlinks,
-        cache_dir=None if args.cache_dir is None else str(args.cache_dir),
         jobs=args.jobs,
     )
     cache = None if args.no_cache else cache_directory(config)

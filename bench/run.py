@@ -23,7 +23,8 @@ on one process: the most that worker processes can gain here (cloud vCPUs often 
 Before any figure is reported, the DDL of the first cold run must equal the bootstrap's
 (comment lines aside); the benchmark stops otherwise. Peak memory is the largest resident set
 of the process and its workers, and CPU time their user and system time summed (os.wait4): the
-work done on every core together, which does not depend on how many cores there are. Ratios are to the bootstrap of the same size.
+work done on every core together, which does not depend on how many cores there are. Ratios
+are to the bootstrap of the same size.
 """
 
 import argparse
@@ -141,10 +142,13 @@ def bench_size(size: int, repeat: int, work: Path) -> dict:
     for kind, seconds in loops.items():
         result[f"{kind}_loop_seconds"] = statistics.median(seconds)
     base = median(rows["bootstrap"])[0]
-    result["rows"] = {name: {"seconds": round(median(runs)[0], 3), "peak_mb": round(median(runs)[1], 1),
-                             "ratio": round(median(runs)[0] / base, 3),
-                             "cpu_seconds": round(statistics.median(r.cpu_seconds for r in runs), 3)}
-                      for name, runs in rows.items()}
+
+    def row(runs) -> dict:
+        seconds, peak = median(runs)
+        return {"seconds": round(seconds, 3), "peak_mb": round(peak, 1), "ratio": round(seconds / base, 3),
+                "cpu_seconds": round(statistics.median(r.cpu_seconds for r in runs), 3)}
+
+    result["rows"] = {name: row(runs) for name, runs in rows.items()}
     # the median of each round's ratio: the drift between rounds cancels out
     result["parse_stage_over_cst"] = round(statistics.median(
         stage / cst for stage, cst in zip(loops["stage"], loops["cst"], strict=True)), 3)

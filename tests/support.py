@@ -60,13 +60,9 @@ def assert_same_ddl(truth, ours):
     for each dialect SQLAlchemy itself could compile."""
     assert sorted(ours) == sorted(truth["databases"]), "databases differ"
     for name, expected in truth["databases"].items():
-        assert sorted(ours[name]["tables"]) == sorted(expected["tables"]), f"tables of {name} differ"
-        for table, ddl in expected["tables"].items():
-            for each in DIALECTS:
-                if each in ddl:
-                    assert ours[name]["tables"][table][each] == ddl[each], f"{name}.{table} ({each})"
-        assert sorted(ours[name]["indexes"]) == sorted(expected["indexes"]), f"indexes of {name} differ"
-        for index, ddl in expected["indexes"].items():
-            for each in DIALECTS:
-                if each in ddl:
-                    assert ours[name]["indexes"][index][each] == ddl[each], f"{name}.{index} ({each})"
+        for part in ("tables", "indexes"):
+            assert sorted(ours[name][part]) == sorted(expected[part]), f"{part} of {name} differ"
+            for item, ddl in expected[part].items():
+                for each in DIALECTS:
+                    if each in ddl:
+                        assert ours[name][part][item][each] == ddl[each], f"{name}.{item} ({each})"
