@@ -70,15 +70,9 @@ def _scan(paths, include, exclude, default_database, base_factories, types, conf
             module = ".".join(source.path.relative_to(source.root).with_suffix("").parts)
         project.add(source.path, module, source.path.name == "__init__.py", data)
         modules.append(module)
-    databases, found = extract(project, modules)
+    databases, found, suppressions = extract(project, modules)
     parser.release()  # the project holds what it needs; a caller's parser outlives the scan
-    diagnostics += project.diagnostics + found
-    suppressions = tuple(
-        (summary.path, line, col, codes)
-        for summary in project.summaries.values()
-        if summary is not None
-        for line, col, codes in summary.suppressions
-    )
+    diagnostics += found
     return Schema(tuple(databases), tuple(sorted(set(diagnostics), key=Diagnostic.order)), suppressions, config,
                   None if cache_dir is None else Path(cache_dir))
 

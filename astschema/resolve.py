@@ -75,29 +75,49 @@ class Project:
         self.config = config
         self.parser = parser or Parser(None)
         self.summaries: dict[str, parse.ModuleSummary | None] = {}
+        self._problems: dict[str, Diagnostic] = {}  # modules that could not be read, by name
+        self._files: list | None = None
+        self.begin()
+
+    def begin(self) -> None:
+        """Start extracting one module afresh: what it reads is recorded, and nothing
+        worked out for another module is reused, so its result depends on nothing else."""
         self.diagnostics: list[Diagnostic] = []
+        self.reads: dict[str, None] = {}  # modules whose summaries were asked for, found or not
+        self.reached: dict[str, None] = {}  # modules found through imports (an import runs them)
+        self.searched = False  # a class was looked for by name in every file under the roots
         self._symbols: dict[str, dict[str, object]] = {}
         self._values: dict[tuple[str, str], Value] = {}
         self._busy: set[tuple[str, str]] = set()
-        self._files: list | None = None
-        self.imported: list[str] = []  # support modules reached through imports, in order
         self._mros: dict[ClassRef, list] = {}
         self._scopes: dict[int, tuple[ClassInfo, frozenset[str]]] = {}
         self._depth = 0
+
+    def summary(self, name: str) -> parse.ModuleSummary | None:
+        """A summary already added or parsed (None if unknown), recorded as read."""
+        self.reads[name] = None
+        if name in self._problems:
+            self.diagnostics.append(self._problems[name])
+        return self.summaries.get(name)
 
     # -- modules ------------------------------------------------------------------------
 
     def add(self, path: Path, module: str, is_package: bool, data: bytes) -> parse.ModuleSummary:
         summary = self.parser.summary(data, str(path), module, is_package)
         self.summaries[module] = summary
-        self.diagnostics.extend(summary.diagnostics)
         return summary
 
     def module(self, name: str) -> parse.ModuleSummary | None:
         """The summary of a module of the scanned tree, parsing it on first use."""
-        if name in self.summaries:
-            return self.summaries[name]
-        self.summaries[name] = None  # also stops import cycles
+        if name not in self.summaries:
+            self.summaries[name] = None  # also stops import cycles
+            self._load(name)
+        summary = self.summary(name)
+        if summary is not None:
+            self.reached[name] = None
+        return summary
+
+    def _load(self, name: str) -> None:
         relative = Path(*name.split(".")) if name else None
         for root in self.roots if relative else ():
             for candidate, is_package in ((root / relative / "__init__.py", True), (root / f"{relative}.py", False)):
@@ -107,11 +127,10 @@ class Project:
                     continue  # never read outside the scanned root through a link
                 data, problem = read(candidate, self.config.max_bytes)
                 if problem is not None:
-                    self.diagnostics.append(problem)
-                    return None
-                self.imported.append(name)
-                return self.add(self.display(candidate), name, is_package, data)
-        return None
+                    self._problems[name] = problem
+                else:
+                    self.add(self.display(candidate), name, is_package, data)
+                return
 
     def find_classes(self, name: str) -> list[ClassRef]:
         """Every class called `name` in the Python files under the roots (parsed, not imported).
@@ -132,7 +151,9 @@ class Project:
                 if summary is not None:  # that name belongs to another file: keep both apart
                     module = str(path)
                 summary = self.summaries.get(module) or self.add(self.display(path), module, path.name == "__init__.py", data)
+            self.reads[module] = None
             found += [ClassRef(summary.module, c.name, c) for c in summary.classes if c.name == name]
+        self.searched = True
         return found
 
     def _python_files(self):
@@ -155,7 +176,7 @@ class Project:
     def symbols(self, module: str) -> dict[str, object]:
         """Name -> Binding / Import / ClassInfo / Method; the later definition in source wins."""
         if module not in self._symbols:
-            summary = self.summaries.get(module)
+            summary = self.summary(module)
             entries = []
             if summary is not None:
                 entries += [(b.loc.line, b.target, b) for b in summary.bindings]

@@ -7,17 +7,54 @@ else by the configured default database.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
+from dataclasses import dataclass
 
 from .. import model, parse
-from ..diagnostics import Location
+from ..diagnostics import Diagnostic, Location
 from ..resolve import ClassRef, Project
-from .declarative import Declarative
-from .tables import core_table, finalize, is_index_call, is_table_call, merge_redefinitions, module_index
+from .declarative import Declarative, Extension, TableDraft
+from .tables import core_table, finalize, is_index_call, is_table_call, merge_redefinitions, module_index, settled
 from .values import Context, report_non_static_name
 
 
-def extract(project: Project, modules: list[str]) -> tuple[list[model.Database], list]:
+@dataclass(frozen=True)
+class Unit:
+    """What extracting one module yields: a function of the summaries in `reads` alone (and,
+    when `searched`, of every file under the scan roots), so it can be kept while those last."""
+
+    module: str
+    tables: tuple[TableDraft, ...]  # of its mapped classes, in source order
+    core_tables: tuple[TableDraft, ...]  # of its module-level Table() calls
+    extensions: tuple[Extension, ...]
+    origins: tuple[tuple[str, Location], ...]  # database -> where it is named, first first
+    diagnostics: tuple[Diagnostic, ...]
+    suppressions: tuple[tuple, ...]  # (path, line, col, codes) of the summaries read
+    reads: tuple[str, ...]
+    reached: tuple[str, ...]  # modules it imports (directly or not): extracted after it
+    searched: bool = False
+
+
+def extract(project: Project, modules: list[str]) -> tuple[list[model.Database], list[Diagnostic], tuple]:
+    """Databases, diagnostics and suppressions of the scanned modules and the support modules
+    they import (an import would register their mapped classes too): each module extracted
+    on its own, then their tables together."""
+    units, order, seen = [], list(modules), set(modules)
+    for module in order:  # grows while support modules are reached
+        unit = extract_module(project, module)
+        units.append(unit)
+        for name in unit.reached:
+            if name not in seen:
+                seen.add(name)
+                order.append(name)
+    databases, diagnostics = assemble(project, units)
+    return (databases, [d for u in units for d in u.diagnostics] + diagnostics,
+            tuple(dict.fromkeys(s for u in units for s in u.suppressions)))
+
+
+def extract_module(project: Project, module: str) -> Unit:
+    project.begin()
     ctx = Context(project)
     names: dict[str, str | None] = {}
 
@@ -42,18 +79,14 @@ def extract(project: Project, modules: list[str]) -> tuple[list[model.Database],
             ctx.report(
                 "AS102",
                 f"module defines tables but no DATABASE_NAME; they go to {project.config.default_database!r}",
-                Location(project.summaries[module].path, 1, 1),
+                Location(project.summary(module).path, 1, 1),
             )
         return name or project.config.default_database
 
     declarative = Declarative(ctx, database_of_module)
     core_tables = {}
-    order = []
-    for module in _modules_in_order(project, modules):
-        order.append(module)
-        summary = project.summaries.get(module)
-        if summary is None or not summary.parsed:
-            continue
+    summary = project.summary(module)
+    if summary is not None and summary.parsed:
         for info in summary.classes:
             mapping = declarative.mapping(ClassRef(module, info.name, info))
             base = mapping.base
@@ -78,10 +111,48 @@ def extract(project: Project, modules: list[str]) -> tuple[list[model.Database],
             elif isinstance(value, parse.Call):
                 declarative.base_of(value)  # a base made and not (yet) used is still reported on
 
-    drafts = [*declarative.tables, *core_tables.values()]
-    position = {module: n for n, module in reversed(list(enumerate(order)))}
-    drafts.sort(key=lambda d: (position.get(d.module, len(order)), d.loc.line))
-    tables = finalize(declarative, merge_redefinitions(ctx, drafts), core_tables)
+    def own(tables):
+        return tuple(settled(declarative, declarative.as_made(t)) for t in tables)
+
+    tables = own(t for t in declarative.tables if t.module == module)
+    core = own(core_tables.values())
+    extensions = tuple(settled(declarative, e) for e in declarative.extensions)
+    read = [project.summaries.get(name) for name in project.reads]  # settling may read more
+    read = [s for s in read if s is not None]
+    return Unit(
+        module, tables, core, extensions, tuple(ctx.origins.items()),
+        tuple(dict.fromkeys([*ctx.diagnostics, *project.diagnostics, *(d for s in read for d in s.diagnostics)])),
+        tuple((s.path, line, col, codes) for s in read for line, col, codes in s.suppressions),
+        tuple(project.reads), tuple(project.reached), project.searched,
+    )
+
+
+def assemble(project: Project, units: list[Unit]) -> tuple[list[model.Database], list[Diagnostic]]:
+    """Every module's tables and what the others add to them, as databases."""
+    ctx = Context(project)
+    position = {unit.module: n for n, unit in enumerate(units)}
+    tables, core_tables = [], {}
+    for unit in units:
+        tables += map(_copy, unit.tables)
+        for table in unit.core_tables:  # a Table() imported elsewhere is the same table
+            core_tables[table.loc] = _copy(table)
+        for origin in unit.origins:
+            ctx.origins.setdefault(*origin)
+    drafts = [*tables, *core_tables.values()]
+    by_loc = {**core_tables, **{t.loc: t for t in tables}}
+    extended = set()
+    for unit in units:
+        for extension in unit.extensions:
+            target = by_loc.get(extension.table)
+            if target is None or (extension.table, extension.by) in extended:
+                continue
+            extended.add((extension.table, extension.by))
+            target.columns += extension.columns
+            target.items += extension.items
+            target.relationships += extension.relationships
+            target.attributes.update(extension.attributes)
+    drafts.sort(key=lambda d: (position.get(d.module, len(units)), d.loc.line))
+    tables = finalize(ctx, merge_redefinitions(ctx, drafts), by_loc)
     members_of, conventions_of = defaultdict(list), defaultdict(dict)  # grouped once: thousands of databases
     for table in tables:
         members_of[table.database].append(table)
@@ -107,17 +178,7 @@ def extract(project: Project, modules: list[str]) -> tuple[list[model.Database],
     return databases, ctx.diagnostics
 
 
-def _modules_in_order(project: Project, modules: list[str]):
-    """The scanned modules, then the support modules they import (an import would register
-    their mapped classes too); the list grows while support modules are read."""
-    order, seen = list(modules), set(modules)
-    index = 0
-    while True:
-        for module in project.imported:
-            if module not in seen:
-                seen.add(module)
-                order.append(module)
-        if index == len(order):
-            return
-        yield order[index]
-        index += 1
+def _copy(draft: TableDraft) -> TableDraft:
+    """A unit's table, to be merged with others without changing the unit."""
+    return dataclasses.replace(draft, columns=list(draft.columns), items=list(draft.items),
+                               relationships=list(draft.relationships), attributes=dict(draft.attributes))

@@ -22,13 +22,17 @@ FOREIGN_KEY_OPTIONS = ("name", "ondelete", "onupdate", "deferrable", "initially"
 
 @dataclass(frozen=True)
 class PendingRef:
-    """A column reference to settle later: a string "table.col", or a class attribute."""
+    """A column reference to settle later: a string "table.col", or a class attribute.
+
+    Once its module is extracted, `cls` and `table_value` give way to `table`: the location
+    of the table they denote, which names it across modules."""
 
     text: str | None = None
     cls: ClassRef | None = None
     attribute: str | None = None
     table_value: object = None  # a Core `Table(...)` call, for `table.c.col`
     loc: object = None  # where the reference is written
+    table: object = None
 
 
 @dataclass(frozen=True)

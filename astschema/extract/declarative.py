@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy
 
-from .. import parse, sqla
+from .. import model, parse, sqla
+from ..diagnostics import Location
 from ..resolve import ClassRef, FuncRef, Lib
 from .columns import ColumnDraft, column, column_call, merge_column_calls, read_annotation, unwrap_optional
 from .sqlmodel import field_column
-from .values import NOT_STATIC, Context, constant, kwargs_of, loc_of, report_non_static_name
+from .values import NOT_STATIC, Context, constant, describe, kwargs_of, loc_of, report_non_static_name
 
 DECLARATIVE_BASE_FUNCTIONS = (sqlalchemy.orm.declarative_base, sqlalchemy.ext.declarative.declarative_base)
 DECLARATIVE_BASE_CLASSES = (sqlalchemy.orm.DeclarativeBase, sqlalchemy.orm.DeclarativeBaseNoMeta)
@@ -59,9 +61,22 @@ class TableDraft:
     items: list = field(default_factory=list)  # Constraint / Index / PendingForeignKey, in order
     comment: str | None = None
     options: tuple = ()
-    relationships: list = field(default_factory=list)
+    relationships: list[model.Relationship] = field(default_factory=list)
     attributes: dict = field(default_factory=dict)  # mapped attribute name -> column key
     extend_existing: bool = False
+
+
+@dataclass(frozen=True)
+class Extension:
+    """What is added to a table after it is made, maybe from another module: a single-table
+    subclass's columns, a module-level `Index(...)`. Tables are named by their location."""
+
+    table: Location
+    by: Location  # the subclass or the Index() call: the same addition met twice is made once
+    columns: tuple = ()
+    items: tuple = ()
+    relationships: tuple = ()
+    attributes: tuple = ()  # (attribute, column key) pairs
 
 
 @dataclass
@@ -79,9 +94,28 @@ class Declarative:
         self.ctx = ctx
         self.project = ctx.project
         self.database_of_module = database_of_module
-        self.tables: list[TableDraft] = []
+        self.tables: list[TableDraft] = []  # every table made, of this module or of those it reads
+        self.extensions: list[Extension] = []
+        self._made: dict[int, TableDraft] = {}  # by id: tables as made, before any extension
         self._mappings: dict[ClassRef, Mapping] = {}
         self._bases: dict[object, BaseInfo | None] = {}
+
+    @contextmanager
+    def extending(self, table: TableDraft, by: Location):
+        """Adds to `table` what the block adds, and records it as an `Extension`."""
+        self._made.setdefault(id(table), dataclasses.replace(
+            table, columns=list(table.columns), items=list(table.items),
+            relationships=list(table.relationships), attributes=dict(table.attributes)))
+        columns, items, relationships = len(table.columns), len(table.items), len(table.relationships)
+        attributes = dict(table.attributes)
+        yield
+        self.extensions.append(Extension(
+            table.loc, by, tuple(table.columns[columns:]), tuple(table.items[items:]),
+            tuple(table.relationships[relationships:]),
+            tuple((k, v) for k, v in table.attributes.items() if k not in attributes or attributes[k] != v)))
+
+    def as_made(self, table: TableDraft) -> TableDraft:
+        return self._made.get(id(table), table)
 
     # -- bases -------------------------------------------------------------------------
 
@@ -295,7 +329,8 @@ class Declarative:
         tablename = self._tablename(cls, base, parent, contributors, attributes)
         parent_table = self.mapping(parent).table if parent is not None else None
         if tablename is None and parent_table is not None:
-            self._add_columns(parent_table, attributes, base, cls, sort=False)  # single-table inheritance
+            with self.extending(parent_table, cls.loc):  # single-table inheritance
+                self._add_columns(parent_table, attributes, base, cls, sort=False)
             return Mapping(base, parent_table, mapped=True)
         if tablename is None:
             return Mapping(base, mapped=True)  # reported by _tablename
@@ -367,7 +402,7 @@ class Declarative:
         if value is None and mapped is not None:
             return column(self.ctx, None, name, mapped, base.type_map, loc=binding.loc)
         if isinstance(value, parse.Call) and sqla.resolve(value.func) is sqlalchemy.orm.relationship:
-            table.relationships.append((name, value))
+            table.relationships.append(_relationship(name, value))
         return None
 
     def _tablename(self, cls, base, parent, contributors, attributes) -> str | None:
@@ -483,6 +518,16 @@ class Declarative:
         add_items(self, table, items)
         if options is not None:
             apply_options(self.ctx, table, options)
+
+
+def _relationship(name: str, call: parse.Call) -> model.Relationship:
+    target = call.args[0] if call.args else kwargs_of(call).get("argument")
+    if isinstance(target, ClassRef):
+        text = target.name
+    else:
+        value = constant(target) if target is not None else NOT_STATIC
+        text = value if isinstance(value, str) else describe(target)
+    return model.Relationship(name, text, call.loc)
 
 
 def _bind_cls(expr, param: str | None, known: dict):

@@ -8,10 +8,9 @@ import dataclasses
 import sqlalchemy
 
 from .. import model, parse, sqla
-from ..resolve import ClassRef
 from .columns import PendingForeignKey, PendingRef, column, column_call, table_item
 from .declarative import Declarative, TableDraft
-from .values import NOT_STATIC, Context, constant, describe, kwargs_of, loc_of
+from .values import NOT_STATIC, Context, constant, kwargs_of, loc_of
 
 IGNORED_TABLE_OPTIONS = {"keep_existing", "useexisting", "info", "implicit_returning", "quote", "quote_schema", "listeners", "must_exist", "autoload_with", "autoload_replace", "include_columns", "prefixes"}
 
@@ -116,7 +115,8 @@ def module_index(declarative: Declarative, call: parse.Call, core_tables: dict) 
     if target is None:
         declarative.ctx.report("AS204", "Index() refers to no known table column; left out", call.loc)
         return
-    add_items(declarative, target, [call])
+    with declarative.extending(target, call.loc):
+        add_items(declarative, target, [call])
 
 
 def _references(value):
@@ -196,23 +196,41 @@ def _shape(draft: TableDraft):
 # -- settling references ---------------------------------------------------------------------
 
 
-def finalize(declarative: Declarative, drafts: list[TableDraft], core_tables: dict) -> list[model.Table]:
-    ctx = declarative.ctx
+def settled(declarative: Declarative, draft):
+    """`draft` (a table or an `Extension`) with its class and Table() references given as
+    table locations: how the tables of other modules are found once every module is extracted."""
+
+    def settle(ref: PendingRef) -> PendingRef:
+        if ref.cls is not None:
+            table = declarative.mapping(ref.cls).table
+            return dataclasses.replace(ref, cls=None, table=table.loc if table is not None else None)
+        if ref.table_value is not None:
+            return dataclasses.replace(ref, table_value=None, table=getattr(ref.table_value, "loc", None))
+        return ref
+
+    def key(fk: PendingForeignKey) -> PendingForeignKey:
+        return dataclasses.replace(fk, targets=tuple(map(settle, fk.targets)))
+
+    columns = [dataclasses.replace(c, foreign_keys=list(map(key, c.foreign_keys))) if c.foreign_keys else c
+               for c in draft.columns]
+    items = [key(i) if isinstance(i, PendingForeignKey) else i for i in draft.items]
+    return dataclasses.replace(draft, columns=type(draft.columns)(columns), items=type(draft.items)(items))
+
+
+def finalize(ctx: Context, drafts: list[TableDraft], by_loc: dict) -> list[model.Table]:
+    """Model tables from the drafts of every module; `by_loc` finds a table by its location."""
     by_name: dict[str, list[TableDraft]] = {}
     for draft in drafts:
         by_name.setdefault(_fullname(draft), []).append(draft)
 
     def target_of(ref: PendingRef, owner: TableDraft):
         """(table fullname, column key) a reference points at, or None."""
-        if ref.cls is not None:
-            target = declarative.mapping(ref.cls).table
+        if ref.text is None or ref.text == "__table__":  # a class or a Table(), by location
+            target = by_loc.get(ref.table)
             if target is None:
                 return None
             key = ref.attribute if ref.text == "__table__" else target.attributes.get(ref.attribute, ref.attribute)
             return _fullname(target), key
-        if ref.table_value is not None:
-            target = core_tables.get(getattr(ref.table_value, "loc", None))
-            return (_fullname(target), ref.attribute) if target is not None else None
         parts = ref.text.split(".")
         if len(parts) < 2:
             return None
@@ -297,23 +315,13 @@ def finalize(declarative: Declarative, drafts: list[TableDraft], core_tables: di
                 indexes=tuple(indexes),
                 comment=draft.comment,
                 options=tuple(draft.options),
-                relationships=tuple(_relationship(name, call) for name, call in draft.relationships),
+                relationships=tuple(draft.relationships),
                 module=draft.module,
                 class_name=draft.class_name,
                 location=draft.loc,
             )
         )
     return tables
-
-
-def _relationship(name: str, call: parse.Call) -> model.Relationship:
-    target = call.args[0] if call.args else kwargs_of(call).get("argument")
-    if isinstance(target, ClassRef):
-        text = target.name
-    else:
-        value = constant(target) if target is not None else NOT_STATIC
-        text = value if isinstance(value, str) else describe(target)
-    return model.Relationship(name, text, call.loc)
 
 
 def _fullname(draft: TableDraft) -> str:
