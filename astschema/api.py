@@ -11,6 +11,7 @@ from .discover import discover, package_root, read, roots
 from .extract import extract
 from .model import Schema
 from .resolve import Project, module_name
+from .units import Kept
 
 
 def scan(
@@ -66,11 +67,12 @@ def _scan(paths, include, exclude, default_database, base_factories, types, conf
     modules = []
     for source, data in contents:
         module = module_name(source.path, package_root(source.path))
-        if module in project.summaries:  # two top-level modules of one name in different folders
+        if module in project.sources:  # two top-level modules of one name in different folders
             module = ".".join(source.path.relative_to(source.root).with_suffix("").parts)
-        project.add(source.path, module, source.path.name == "__init__.py", data)
+        project.register(source.path, module, source.path.name == "__init__.py", data)
         modules.append(module)
-    databases, found, suppressions = extract(project, modules)
+    kept = None if cache_dir is None else Kept(Path(cache_dir), project)
+    databases, found, suppressions = extract(project, modules, kept)
     parser.release()  # the project holds what it needs; a caller's parser outlives the scan
     diagnostics += found
     return Schema(tuple(databases), tuple(sorted(set(diagnostics), key=Diagnostic.order)), suppressions, config,

@@ -36,37 +36,71 @@ _TYPES = {cls.__name__: cls for cls in (
 _FIELDS = {name: tuple(f.name for f in fields(cls)) for name, cls in _TYPES.items()}
 
 
-# -- JSON codec: a dataclass is [type name, *fields], a tuple ["(", *items], bytes ["b", base64],
-#    a location [line, col] (its path is the summary's own). ---------------------------------
+# -- JSON codec: a dataclass is [type name, *fields], a tuple ["(", *items], a list ["[", *items],
+#    a dict ["{", *keys and values], bytes ["b", base64], a location [line, col] in the path of
+#    a summary's own file, or [line, col, n] in the nth path of a document with several. -----
 
 
-def _encode(value):
+def register(*classes) -> None:
+    """More dataclasses the codec may store (those of a later stage, imported only there)."""
+    for cls in classes:
+        _TYPES[cls.__name__] = cls
+        _FIELDS[cls.__name__] = tuple(f.name for f in fields(cls))
+
+
+def _encode(value, paths: dict | None = None):
     if isinstance(value, Location):
-        return [value.line, value.col]
+        if paths is None:
+            return [value.line, value.col]
+        return [value.line, value.col, paths.setdefault(value.path, len(paths))]
     if isinstance(value, tuple):
-        return ["(", *map(_encode, value)]
+        return ["(", *(_encode(item, paths) for item in value)]
+    if isinstance(value, list):
+        return ["[", *(_encode(item, paths) for item in value)]
+    if isinstance(value, dict):
+        return ["{", *(_encode(item, paths) for pair in value.items() for item in pair)]
     if isinstance(value, bytes):
         return ["b", base64.b64encode(value).decode("ascii")]
     name = type(value).__name__
     if name in _TYPES and type(value) is _TYPES[name]:
-        return [name, *(_encode(getattr(value, f)) for f in _FIELDS[name])]
+        return [name, *(_encode(getattr(value, f), paths) for f in _FIELDS[name])]
     if value is None or type(value) in (str, int, float, bool):
         return value
     raise TypeError(f"cannot cache a {type(value).__name__}")
 
 
-def _decode(value, path: str):
+def _decode(value, paths: list[str]):
     # the hot loop of a warm run: list comprehensions and class checks, no isinstance
     if value.__class__ is not list:
         return value
     head = value[0]
     if head.__class__ is int:
-        return Location(path, head, value[1])
+        return Location(paths[value[2]] if len(value) > 2 else paths[0], head, value[1])
     if head == "(":
-        return tuple([_decode(item, path) for item in value[1:]])
+        return tuple([_decode(item, paths) for item in value[1:]])
+    if head == "[":
+        return [_decode(item, paths) for item in value[1:]]
+    if head == "{":
+        items = [_decode(item, paths) for item in value[1:]]
+        return dict(zip(items[::2], items[1::2], strict=True))
     if head == "b":
         return base64.b64decode(value[1], validate=True)
-    return _TYPES[head](*[_decode(item, path) for item in value[1:]])  # a wrong field count raises TypeError
+    return _TYPES[head](*[_decode(item, paths) for item in value[1:]])  # a wrong field count raises TypeError
+
+
+def encode(value) -> str:
+    """JSON text of a value whose locations may lie in several files."""
+    paths: dict[str, int] = {}
+    body = _encode(value, paths)
+    return json.dumps({"paths": list(paths), "value": body}, separators=(",", ":"))
+
+
+def decode(document: dict):
+    """The value `encode` wrote (raises on anything else: the caller ignores such an entry)."""
+    paths = document["paths"]
+    if not all(isinstance(path, str) for path in paths):
+        raise TypeError("paths")
+    return _decode(document["value"], paths)
 
 
 def _summary_from(entry: bytes, key: str, path: str, module: str, is_package: bool):
@@ -76,7 +110,7 @@ def _summary_from(entry: bytes, key: str, path: str, module: str, is_package: bo
         document = json.loads(entry)
         if document.get("key") != key or not isinstance(document["meaning"], str):
             return None
-        summary = _decode(document["summary"], path)
+        summary = _decode(document["summary"], [path])
     except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError):
         return None
     if type(summary) is not parse.ModuleSummary:
@@ -117,6 +151,15 @@ class Parser:
         if key not in self._meanings:
             if key not in self._parsed:
                 self._parsed[key] = self.summary(data, path, "", False)
+        return self._meanings.get(key)
+
+    def known_meaning(self, data: bytes) -> str | None:
+        """The meaning of a file parsed before (here or in the cache), without parsing it."""
+        key = store.entry_key(data)
+        if key not in self._meanings and self.directory is not None:
+            stored = store.stored_meaning(self.directory, key)
+            if stored is not None:
+                self._meanings[key] = stored
         return self._meanings.get(key)
 
     def release(self) -> None:
@@ -183,7 +226,7 @@ def _relocated(summary: parse.ModuleSummary, path: str) -> parse.ModuleSummary:
     """The same summary for another file of the same bytes (locations carry the path)."""
     if summary.path == path:
         return summary
-    return _decode(_encode(summary), path)
+    return _decode(_encode(summary), [path])
 
 
 def _entry(key: str, summary: parse.ModuleSummary) -> tuple[str, str]:

@@ -118,14 +118,21 @@ def _compile_shared(index: int, dialects) -> Compiled:
 
 
 def _key(database, dialects) -> str:
-    """The model's pickle, hashed: equal models give equal keys (the pickle is never stored)."""
+    """The model's pickle, hashed: equal models give equal keys (the pickle is never stored).
+    Pickled without its memo, so that objects shared in one model and equal copies in another
+    (a model extracted now, or decoded from kept units) pickle alike."""
     import hashlib
+    import io
     import pickle
 
     from .store import identity
 
     digest = hashlib.blake2b(f"{identity()}\0{dialects}\0".encode(), digest_size=16)
-    digest.update(pickle.dumps(database, protocol=5))
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
+    pickler.fast = True
+    pickler.dump(database)
+    digest.update(buffer.getvalue())
     return digest.hexdigest()
 
 

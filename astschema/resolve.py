@@ -9,6 +9,7 @@ parsed on demand, never imported.  What cannot be followed becomes `Unknown`, ne
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,9 +75,11 @@ class Project:
         self.roots = [resolved for resolved, _ in self.given]
         self.config = config
         self.parser = parser or Parser(None)
-        self.summaries: dict[str, parse.ModuleSummary | None] = {}
+        self.sources: dict[str, tuple[str, bool, bytes] | None] = {}  # (path, is package, bytes), None if not found
+        self.summaries: dict[str, parse.ModuleSummary] = {}  # parsed (or decoded) when first read
         self._problems: dict[str, Diagnostic] = {}  # modules that could not be read, by name
         self._files: list | None = None
+        self._tree: str | None = None
         self.begin()
 
     def begin(self) -> None:
@@ -94,30 +97,32 @@ class Project:
         self._depth = 0
 
     def summary(self, name: str) -> parse.ModuleSummary | None:
-        """A summary already added or parsed (None if unknown), recorded as read."""
+        """The summary of a module already found (None if not), recorded as read."""
         self.reads[name] = None
         if name in self._problems:
             self.diagnostics.append(self._problems[name])
+        if name not in self.summaries and self.sources.get(name) is not None:
+            path, is_package, data = self.sources[name]
+            self.summaries[name] = self.parser.summary(data, path, name, is_package)
         return self.summaries.get(name)
 
     # -- modules ------------------------------------------------------------------------
 
-    def add(self, path: Path, module: str, is_package: bool, data: bytes) -> parse.ModuleSummary:
-        summary = self.parser.summary(data, str(path), module, is_package)
-        self.summaries[module] = summary
-        return summary
+    def register(self, path: Path, module: str, is_package: bool, data: bytes) -> None:
+        """A module of the scan, parsed when first read."""
+        self.sources[module] = (str(path), is_package, data)
 
     def module(self, name: str) -> parse.ModuleSummary | None:
-        """The summary of a module of the scanned tree, parsing it on first use."""
-        if name not in self.summaries:
-            self.summaries[name] = None  # also stops import cycles
-            self._load(name)
+        """The summary of a module of the scanned tree, found on first use."""
+        if name not in self.sources:
+            self._locate(name)
         summary = self.summary(name)
         if summary is not None:
             self.reached[name] = None
         return summary
 
-    def _load(self, name: str) -> None:
+    def _locate(self, name: str) -> None:
+        self.sources[name] = None
         relative = Path(*name.split(".")) if name else None
         for root in self.roots if relative else ():
             for candidate, is_package in ((root / relative / "__init__.py", True), (root / f"{relative}.py", False)):
@@ -129,8 +134,30 @@ class Project:
                 if problem is not None:
                     self._problems[name] = problem
                 else:
-                    self.add(self.display(candidate), name, is_package, data)
+                    self.register(self.display(candidate), name, is_package, data)
                 return
+
+    def fingerprint(self, name: str) -> str | None:
+        """What a module is to a scan, known without parsing it: its file and its meaning,
+        or why there is none; None when its meaning is not known yet."""
+        if name not in self.sources:
+            self._locate(name)
+        if self.sources[name] is None:
+            return f"problem:{self._problems[name].message}" if name in self._problems else "absent"
+        path, is_package, data = self.sources[name]
+        meaning = self.parser.known_meaning(data)
+        return None if meaning is None else f"{path}:{is_package}:{meaning}"
+
+    def tree(self) -> str:
+        """A digest of every Python file under the roots, by path and bytes (what a search
+        of all files depends on)."""
+        if self._tree is None:
+            digest = hashlib.blake2b(digest_size=16)
+            for _, path in self._python_files():
+                data, problem = read(path, self.config.max_bytes)
+                digest.update(f"{path}\0{problem.message if problem else ''}\0".encode() + (data or b""))
+            self._tree = digest.hexdigest()
+        return self._tree
 
     def find_classes(self, name: str) -> list[ClassRef]:
         """Every class called `name` in the Python files under the roots (parsed, not imported).
@@ -146,12 +173,13 @@ class Project:
             if problem is not None or not pattern.search(data):
                 continue
             module = module_name(path, package_root(path))
-            summary = self.summaries.get(module)
-            if summary is None or Path(summary.path).resolve() != path.resolve():
-                if summary is not None:  # that name belongs to another file: keep both apart
+            known = self.sources.get(module)
+            if known is None or Path(known[0]).resolve() != path.resolve():
+                if known is not None:  # that name belongs to another file: keep both apart
                     module = str(path)
-                summary = self.summaries.get(module) or self.add(self.display(path), module, path.name == "__init__.py", data)
-            self.reads[module] = None
+                if self.sources.get(module) is None:
+                    self.register(self.display(path), module, path.name == "__init__.py", data)
+            summary = self.summary(module)
             found += [ClassRef(summary.module, c.name, c) for c in summary.classes if c.name == name]
         self.searched = True
         return found

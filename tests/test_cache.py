@@ -3,6 +3,7 @@
 import gc
 import json
 import multiprocessing
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,7 @@ def test_a_damaged_entry_is_ignored_and_rebuilt(tmp_path, counted, damage):
             "wrong shape": json.dumps({"key": entry.stem, "summary": ["Name", "x", [1, 1]]}),
             "empty": "",
         }[damage])
+    shutil.rmtree(store / "units")  # else every module's extraction is reused, and no summary read
     counted.clear()
     schema = astschema.scan([app], cache_dir=store)
     assert sorted(counted) == ["db_models.py", "db_models.py"]  # both parsed again

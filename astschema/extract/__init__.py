@@ -36,13 +36,17 @@ class Unit:
     searched: bool = False
 
 
-def extract(project: Project, modules: list[str]) -> tuple[list[model.Database], list[Diagnostic], tuple]:
+def extract(project: Project, modules: list[str], kept=None) -> tuple[list[model.Database], list[Diagnostic], tuple]:
     """Databases, diagnostics and suppressions of the scanned modules and the support modules
     they import (an import would register their mapped classes too): each module extracted
-    on its own, then their tables together."""
+    on its own (or its unit reused from `kept`, a `units.Kept`), then their tables together."""
     units, order, seen = [], list(modules), set(modules)
     for module in order:  # grows while support modules are reached
-        unit = extract_module(project, module)
+        unit = kept.load(module) if kept is not None else None
+        if unit is None:
+            unit = extract_module(project, module)
+            if kept is not None:
+                kept.save(unit)
         units.append(unit)
         for name in unit.reached:
             if name not in seen:

@@ -1,0 +1,72 @@
+"""Extraction kept between runs: each module's `Unit`, stored with what every module it read
+was (file and meaning), and reused while they all still are. An edit re-extracts the edited
+module and the modules that read it, and no other.
+
+An entry is JSON through the parse cache's codec (never pickle), written atomically; one that
+is unreadable, foreign or stale is ignored and the module extracted again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+from . import cache, model, store
+from .diagnostics import Diagnostic
+from .extract import Unit
+from .extract.columns import ColumnDraft, PendingForeignKey, PendingRef
+from .extract.declarative import Extension, MetaInfo, TableDraft
+from .resolve import Project
+
+cache.register(Unit, TableDraft, Extension, ColumnDraft, PendingForeignKey, PendingRef, MetaInfo, Diagnostic,
+               model.Column, model.SQLCall, model.PyEnum, model.EnumValues, model.ColumnRef, model.ForeignKey,
+               model.Index, model.Constraint, model.Relationship)
+
+
+class Kept:
+    """The units of one scan's project, in `directory/units`."""
+
+    def __init__(self, directory: Path, project: Project):
+        self.directory, self.project = directory / "units", project
+        config = dataclasses.replace(project.config, jobs=None, cache_dir=None)  # neither changes a result
+        self._scan = hashlib.blake2b(
+            "\0".join([store.identity(), repr(dataclasses.asdict(config)), *map(str, project.roots)]).encode(),
+            digest_size=16,
+        )
+
+    def _path(self, module: str) -> Path:
+        digest = self._scan.copy()
+        digest.update(b"\0" + module.encode())
+        return self.directory / f"{digest.hexdigest()}.json"
+
+    def load(self, module: str) -> Unit | None:
+        """The unit kept for `module`, if every module it read is what it was."""
+        try:
+            document = json.loads(self._path(module).read_bytes())
+            if document["module"] != module or any(
+                self.project.fingerprint(name) != fingerprint for name, fingerprint in document["reads"]
+            ) or (document["tree"] is not None and document["tree"] != self.project.tree()):
+                return None
+            unit = cache.decode(document["unit"])
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError):
+            return None
+        return unit if type(unit) is Unit and unit.module == module else None
+
+    def save(self, unit: Unit) -> None:
+        reads = [(name, self.project.fingerprint(name)) for name in unit.reads]
+        if any(fingerprint is None for _, fingerprint in reads):
+            return  # a file whose meaning is unknown (its summary has no JSON form): not kept
+        try:
+            text = cache.encode(unit)
+        except (TypeError, ValueError, RecursionError):
+            return  # a value the codec cannot store: extracted again next time
+        head = json.dumps({"module": unit.module, "reads": reads,
+                           "tree": self.project.tree() if unit.searched else None})
+        try:
+            store.prepare(self.directory.parent)
+            self.directory.mkdir(exist_ok=True)
+            store.write(self._path(unit.module), f'{head[:-1]},"unit":{text}}}')
+        except OSError:
+            pass

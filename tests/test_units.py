@@ -1,0 +1,156 @@
+"""Extraction kept between runs: a module is extracted again only when a module it read changed."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import astschema
+from astschema import extract
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = [ROOT / "fixtures" / "hub", ROOT / "fixtures" / "patterns", ROOT / "fixtures" / "broken"]
+
+CORE = """\
+from sqlalchemy import Column, DateTime, Integer
+class DatabaseBase: ...
+class Stamped:
+    created = Column(DateTime)
+"""
+PEOPLE = """\
+DATABASE_NAME = "people"
+from sqlalchemy import Column, Integer, String
+from core.database import DatabaseBase, Stamped
+Base = DatabaseBase(DATABASE_NAME)
+class Person(Stamped, Base):
+    __tablename__ = "people"
+    id = Column(Integer, primary_key=True)
+    kind = Column(String(10))
+"""
+STAFF = """\
+DATABASE_NAME = "people"
+from sqlalchemy import Column, ForeignKey, Integer, String
+from people.db_models import Person
+class Employee(Person):
+    badge = Column(String(20))
+"""
+SHOP = """\
+DATABASE_NAME = "shop"
+from sqlalchemy import Column, ForeignKey, Integer, String
+from core.database import DatabaseBase
+Base = DatabaseBase(DATABASE_NAME)
+class Item(Base):
+    __tablename__ = "items"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(40))
+"""
+
+
+@pytest.fixture
+def extracted(monkeypatch):
+    """The modules extracted (not reused) in this process, in order."""
+    names = []
+    real = extract.extract_module
+
+    def spy(project, module):
+        names.append(module)
+        return real(project, module)
+
+    monkeypatch.setattr(extract, "extract_module", spy)
+    return names
+
+
+def app(tmp_path) -> Path:
+    root = tmp_path / "app"
+    for module, text in (("core/database", CORE), ("people/db_models", PEOPLE), ("staff/db_models", STAFF),
+                         ("shop/db_models", SHOP)):
+        (root / module).parent.mkdir(parents=True, exist_ok=True)
+        (root / module).parent.joinpath("__init__.py").touch()
+        (root / module).with_suffix(".py").write_text(text)
+    return root
+
+
+def scans_alike(root: Path, store: Path, extracted: list):
+    """A scan through the kept units, checked against one that keeps nothing (whose
+    extractions are not counted)."""
+    counted = len(extracted)
+    expected = astschema.scan([root])
+    del extracted[counted:]
+    kept = astschema.scan([root], cache_dir=store)
+    assert kept == expected
+    assert kept.diagnostics == expected.diagnostics and kept.suppressions == expected.suppressions
+    return kept
+
+
+def test_nothing_changed_nothing_extracted(tmp_path, extracted):
+    root, store = app(tmp_path), tmp_path / "cache"
+    scans_alike(root, store, extracted)
+    assert sorted(extracted) == ["core.database", "people.db_models", "shop.db_models", "staff.db_models"]
+    extracted.clear()
+    astschema.scan([root], cache_dir=store)
+    assert extracted == []
+
+
+def test_an_edit_re_extracts_the_module_and_those_that_read_it(tmp_path, extracted):
+    root, store = app(tmp_path), tmp_path / "cache"
+    astschema.scan([root], cache_dir=store)
+    (root / "people" / "db_models.py").write_text(PEOPLE.replace("String(10)", "String(12)"))
+    extracted.clear()
+    schema = scans_alike(root, store, extracted)
+    # staff's single-table subclass reads people's class; shop and core read nothing of it
+    assert sorted(set(extracted)) == ["people.db_models", "staff.db_models"]
+    people = {t.name: t for d in schema.databases for t in d.tables}["people"]
+    assert [c.name for c in people.columns] == ["id", "kind", "created", "badge"]
+    assert str(people.columns[1].type) == "String(12)"
+
+
+def test_an_edited_mixin_re_extracts_every_module_using_it(tmp_path, extracted):
+    root, store = app(tmp_path), tmp_path / "cache"
+    astschema.scan([root], cache_dir=store)
+    (root / "core" / "database.py").write_text(CORE.replace("created = Column(DateTime)",
+                                                            "created = Column(DateTime)\n    updated = Column(DateTime)"))
+    extracted.clear()
+    schema = scans_alike(root, store, extracted)
+    assert {"people.db_models", "staff.db_models", "shop.db_models"} <= set(extracted)
+    people = {t.name: t for d in schema.databases for t in d.tables}["people"]
+    assert "updated" in [c.name for c in people.columns]
+
+
+def test_a_module_that_appears_where_an_import_found_none(tmp_path, extracted):
+    """What a module imported from nowhere depends on: that there is still nothing there."""
+    root, store = app(tmp_path), tmp_path / "cache"
+    (root / "shop" / "db_models.py").write_text(SHOP.replace("from core.database", "from shop.mixins import Audited\nfrom core.database")
+                                                .replace("class Item(Base):", "class Item(Audited, Base):"))
+    first = scans_alike(root, store, extracted)
+    items = {t.name: t for d in first.databases for t in d.tables}["items"]
+    assert "note" not in [c.name for c in items.columns]  # taken for a library's class
+    (root / "shop" / "mixins.py").write_text("from sqlalchemy import Column, String\nclass Audited:\n"
+                                             "    note = Column(String(5))\n")
+    extracted.clear()
+    schema = scans_alike(root, store, extracted)
+    assert "shop.db_models" in extracted
+    items = {t.name: t for d in schema.databases for t in d.tables}["items"]
+    assert "note" in [c.name for c in items.columns]
+
+
+@pytest.mark.parametrize("damage", [b"", b"{", b'{"module": 1}', b"[]"])
+def test_a_damaged_unit_is_extracted_again(tmp_path, extracted, damage):
+    root, store = app(tmp_path), tmp_path / "cache"
+    astschema.scan([root], cache_dir=store)
+    for entry in (store / "units").glob("*.json"):
+        entry.write_bytes(damage)
+    extracted.clear()
+    scans_alike(root, store, extracted)
+    assert len(extracted) == 4
+
+
+@pytest.mark.parametrize("root", FIXTURES, ids=lambda p: p.name)
+def test_kept_units_give_the_fixtures_what_extraction_gives(tmp_path, root, extracted):
+    copy = tmp_path / root.name
+    shutil.copytree(root, copy)
+    store = tmp_path / "cache"
+    scans_alike(copy, store, extracted)
+    assert extracted
+    extracted.clear()
+    scans_alike(copy, store, extracted)
+    assert extracted == []  # every unit reused, and the same schema and findings
