@@ -16,6 +16,7 @@ import gc
 import hashlib
 import json
 import multiprocessing
+import operator
 import os
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ _TYPES = {cls.__name__: cls for cls in (
     parse.BinOp, parse.Starred, parse.Unknown, parse.Import, parse.Binding, parse.Method, parse.ClassInfo,
     parse.ModuleSummary, Diagnostic,
 )}
-_FIELDS = {name: tuple(f.name for f in fields(cls)) for name, cls in _TYPES.items()}
+_FIELDS = {}  # by type name: its fields' values, as a tuple
 
 
 # -- JSON codec: a dataclass is [type name, *fields], a tuple ["(", *items], a list ["[", *items],
@@ -44,48 +45,61 @@ _FIELDS = {name: tuple(f.name for f in fields(cls)) for name, cls in _TYPES.item
 def register(*classes) -> None:
     """More dataclasses the codec may store (those of a later stage, imported only there)."""
     for cls in classes:
+        names = tuple(f.name for f in fields(cls))
         _TYPES[cls.__name__] = cls
-        _FIELDS[cls.__name__] = tuple(f.name for f in fields(cls))
+        # attrgetter gives a tuple for two names or more
+        _FIELDS[cls.__name__] = operator.attrgetter(*names) if len(names) > 1 else \
+            (lambda value, names=names: tuple(getattr(value, name) for name in names))
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def _encode(value, paths: dict | None = None):
-    if isinstance(value, Location):
+    # as hot as decoding, in workers and for kept units: class checks, no call for a plain item
+    cls = value.__class__
+    if cls in _PLAIN:
+        return value
+    if cls is tuple:
+        return ["(", *_encoded(value, paths)]
+    if cls is Location:
         if paths is None:
             return [value.line, value.col]
         return [value.line, value.col, paths.setdefault(value.path, len(paths))]
-    if isinstance(value, tuple):
-        return ["(", *(_encode(item, paths) for item in value)]
-    if isinstance(value, list):
-        return ["[", *(_encode(item, paths) for item in value)]
-    if isinstance(value, dict):
-        return ["{", *(_encode(item, paths) for pair in value.items() for item in pair)]
-    if isinstance(value, bytes):
+    if cls is list:
+        return ["[", *_encoded(value, paths)]
+    if cls is dict:
+        return ["{", *_encoded([item for pair in value.items() for item in pair], paths)]
+    if cls is bytes:
         return ["b", base64.b64encode(value).decode("ascii")]
-    name = type(value).__name__
-    if name in _TYPES and type(value) is _TYPES[name]:
-        return [name, *(_encode(getattr(value, f), paths) for f in _FIELDS[name])]
-    if value is None or type(value) in (str, int, float, bool):
-        return value
-    raise TypeError(f"cannot cache a {type(value).__name__}")
+    name = cls.__name__
+    if _TYPES.get(name) is cls:
+        return [name, *_encoded(_FIELDS[name](value), paths)]
+    raise TypeError(f"cannot cache a {cls.__name__}")
 
 
-def _decode(value, paths: list[str]):
-    # the hot loop of a warm run: list comprehensions and class checks, no isinstance
-    if value.__class__ is not list:
-        return value
+def _encoded(values, paths) -> list:
+    return [value if value.__class__ in _PLAIN else _encode(value, paths) for value in values]
+
+
+register(*_TYPES.values())
+
+
+def _decode(value: list, paths: list[str]):
+    # the hot loop of a warm run: class checks, no isinstance, and no call for a plain item
     head = value[0]
     if head.__class__ is int:
         return Location(paths[value[2]] if len(value) > 2 else paths[0], head, value[1])
+    items = [item if item.__class__ is not list else _decode(item, paths) for item in value[1:]]
     if head == "(":
-        return tuple([_decode(item, paths) for item in value[1:]])
+        return tuple(items)
     if head == "[":
-        return [_decode(item, paths) for item in value[1:]]
+        return items
     if head == "{":
-        items = [_decode(item, paths) for item in value[1:]]
         return dict(zip(items[::2], items[1::2], strict=True))
     if head == "b":
-        return base64.b64decode(value[1], validate=True)
-    return _TYPES[head](*[_decode(item, paths) for item in value[1:]])  # a wrong field count raises TypeError
+        return base64.b64decode(items[0], validate=True)
+    return _TYPES[head](*items)  # a wrong field count raises TypeError
 
 
 def encode(value) -> str:
