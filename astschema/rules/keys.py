@@ -195,11 +195,10 @@ class ForeignKeyCycle(Rule):
     INVALID = (Invalid(_model(_CYCLE.format(alter="")), (("db_models.py", 8, 28),)),)
 
     def check(self, context):
-        graph = nx.MultiDiGraph()
-        for source, target, data in context.graph.edges(data=True):
-            if source[0] == target[0] and source != target and not data["use_alter"]:
-                graph.add_edge(source, target, **data)
-        yield from _cycles(self, graph, lambda node: node[1])
+        graph = context.graph
+        keys = [(source, target, key) for source, target, key, data in graph.edges(keys=True, data=True)
+                if source[0] == target[0] and source != target and not data["use_alter"]]
+        yield from _cycles(self, graph, lambda node: node[1], keys=keys)
 
 
 class CrossDatabaseCycle(Rule):
@@ -225,16 +224,20 @@ class CrossDatabaseCycle(Rule):
         yield from _cycles(self, database_graph(context.graph), lambda node: node, database_level=True)
 
 
-def _cycles(rule, graph, label, database_level=False):
-    """One finding per elementary cycle, at its first key in source order, naming every key."""
-    for cycle in nx.simple_cycles(nx.DiGraph(graph)):
+def _cycles(rule, graph, label, database_level=False, keys=None):
+    """One finding per elementary cycle, at its first key in source order, naming every key;
+    of the `keys` edges ((source, target, key) in `graph`) if given, else of all."""
+    between: dict[tuple, list[dict]] = {}  # each pair's keys: a plain DiGraph of pairs finds the cycles
+    for source, target, key in graph.edges(keys=True) if keys is None else keys:
+        between.setdefault((source, target), []).append(graph.edges[source, target, key])
+    for cycle in nx.simple_cycles(nx.DiGraph(list(between))):
         if len(cycle) < 2:
             continue
         start = cycle.index(min(cycle, key=str))  # the same words every run, whatever the hash seed
         cycle = cycle[start:] + cycle[:start]
         steps = []
         for source, target in zip(cycle, cycle[1:] + cycle[:1], strict=True):
-            data = min(graph.get_edge_data(source, target).values(), key=lambda d: _order(d["location"]))
+            data = min(between[source, target], key=lambda d: _order(d["location"]))
             steps.append(data)
         steps.sort(key=lambda d: _order(d["location"]))
         edges = "; ".join(f"{d['foreign_key'].target} <- {', '.join(d['columns'])} ({d['location']})" for d in steps)
