@@ -31,7 +31,8 @@ def scan(
 
     Options left as None come from `[tool.astschema]` in the nearest pyproject.toml
     (or astschema's defaults). Scanned code is parsed, never imported or executed.
-    With `cache_dir`, each file's parse is kept there and reused while its bytes are unchanged.
+    With `cache_dir`, each file's parse is kept there and reused while its bytes are unchanged,
+    and each module's extraction while every module it read is unchanged.
     `jobs` worker processes parse and compile (default one per core; 1 for none). A `parser`
     given (for `cache_dir`) brings the files it already parsed.
     """

@@ -154,3 +154,19 @@ def test_kept_units_give_the_fixtures_what_extraction_gives(tmp_path, root, extr
     extracted.clear()
     scans_alike(copy, store, extracted)
     assert extracted == []  # every unit reused, and the same schema and findings
+
+
+def test_a_module_that_searched_every_file_is_resolved_again_when_any_changes(tmp_path, extracted):
+    """`X = load_utility("X")`: the class is found by name among all files, so a second class
+    of that name anywhere makes it ambiguous (and the column's type unknown)."""
+    from test_extract import FACADE, write
+
+    root, store = write(tmp_path / "app", FACADE), tmp_path / "cache"
+    first = scans_alike(root, store, extracted)
+    assert str(first.database("x").table("items").column("data").type) == "Text()"
+    (root / "core" / "other.py").write_text(
+        "from sqlalchemy import String, TypeDecorator\nclass SQLiteJSON(TypeDecorator):\n    impl = String\n")
+    extracted.clear()
+    schema = scans_alike(root, store, extracted)
+    assert extracted == ["db_models"]  # modules/ is no package: its file is a top-level module
+    assert schema.database("x").table("items").column("data").type != first.database("x").table("items").column("data").type
