@@ -141,14 +141,19 @@ class Parser:
 
     def __init__(self, directory: Path | None, jobs: int | None = None):
         self.directory, self.jobs = directory, jobs
-        self._parsed: dict[str, parse.ModuleSummary] = {}  # by key: parsed ahead, in parallel
+        # by key: the entry of each file parsed ahead (in parallel) or here, decoded when asked
+        # for (the JSON text is a sixth of the summary's size in memory)
+        self._parsed: dict[str, str] = {}
+        self._unstored: dict[str, parse.ModuleSummary] = {}  # by key: summaries without a JSON form
         self._meanings: dict[str, str] = {}  # by key
 
     def summary(self, data: bytes, path: str, module: str, is_package: bool) -> parse.ModuleSummary:
         key = store.entry_key(data)
-        ahead = self._parsed.get(key)
-        if ahead is not None:
-            return _with_names(_relocated(ahead, path), path, module, is_package)
+        if key in self._unstored:
+            return _with_names(_relocated(self._unstored[key], path), path, module, is_package)
+        found = _summary_from(self._parsed[key], key, path, module, is_package) if key in self._parsed else None
+        if found is not None:
+            return found[0]
         cached = self._load(key, path, module, is_package)
         if cached is not None:
             return cached
@@ -162,9 +167,8 @@ class Parser:
         of equal meaning give equal results. Parses the file if need be (kept for `summary`);
         None when its summary has no JSON form."""
         key = store.entry_key(data)
-        if key not in self._meanings:
-            if key not in self._parsed:
-                self._parsed[key] = self.summary(data, path, "", False)
+        if key not in self._meanings and key not in self._unstored:
+            self.summary(data, path, "", False)
         return self._meanings.get(key)
 
     def known_meaning(self, data: bytes) -> str | None:
@@ -177,8 +181,9 @@ class Parser:
         return self._meanings.get(key)
 
     def release(self) -> None:
-        """Drop the summaries parsed ahead, once the scan has taken them (meanings stay)."""
+        """Drop the files parsed ahead, once the scan has taken them (meanings stay)."""
         self._parsed.clear()
+        self._unstored.clear()
 
     def meanings(self, files: list[tuple[bytes, str]], parse: bool) -> dict[str, str]:
         """The `meaning` of each (bytes, path) file whose meaning is known, by path, for a
@@ -201,16 +206,14 @@ class Parser:
         if workers_for(len(todo), PARALLEL_FROM, self.jobs) < 2:
             return  # parsed here, one by one, as they are asked for
         keys = list(todo)
-        # paused: the millions of objects decoded here would be rescanned as they accumulate
-        with pool(len(keys), PARALLEL_FROM, self.jobs) as workers, collector_paused():
+        with pool(len(keys), PARALLEL_FROM, self.jobs) as workers:
             # entries come back as the JSON text written to the cache: a pickle of the summary
             # would cost the workers more than it saves here
             entries = workers.map(_parse_job, [self.directory] * len(keys), keys,
                                   [todo[k][0] for k in keys], [todo[k][1] for k in keys])
             for key, entry in zip(keys, entries, strict=True):
-                found = None if entry is None else _summary_from(entry, key, todo[key][1], "", False)
-                if found is not None:
-                    self._parsed[key], self._meanings[key] = found
+                if entry is not None:
+                    self._parsed[key], self._meanings[key] = entry
 
     # -- storage ------------------------------------------------------------------------
 
@@ -231,7 +234,9 @@ class Parser:
         try:
             entry, self._meanings[key] = _entry(key, summary)
         except (TypeError, ValueError, RecursionError):
-            return  # not representable in JSON: parsed again next time
+            self._unstored[key] = summary  # not representable in JSON: parsed again next time
+            return
+        self._parsed[key] = entry
         if self.directory is not None:
             save(self.directory, key, entry, self._meanings[key])
 
@@ -264,16 +269,16 @@ def save(directory: Path, key: str, entry: str, meaning: str) -> None:
         pass
 
 
-def _parse_job(directory: Path | None, key: str, data: bytes, path: str) -> str | None:
-    """In a worker: parse one file, store its entry, and send the entry back (None: the
-    summary has no JSON form, and is parsed again where it is needed)."""
+def _parse_job(directory: Path | None, key: str, data: bytes, path: str) -> tuple[str, str] | None:
+    """In a worker: parse one file, store its entry, and send the entry and its meaning back
+    (None: the summary has no JSON form, and is parsed again where it is needed)."""
     try:
         entry, meaning = _entry(key, parse.parse_source(data, path, "", False))
     except (TypeError, ValueError, RecursionError):
         return None
     if directory is not None:
         save(directory, key, entry, meaning)
-    return entry
+    return entry, meaning
 
 
 @contextmanager

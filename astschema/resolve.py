@@ -106,6 +106,10 @@ class Project:
             self.summaries[name] = self.parser.summary(data, path, name, is_package)
         return self.summaries.get(name)
 
+    def forget(self, name: str) -> None:
+        """Drop a summary not needed any more (read again, it is decoded again)."""
+        self.summaries.pop(name, None)
+
     # -- modules ------------------------------------------------------------------------
 
     def register(self, path: Path, module: str, is_package: bool, data: bytes) -> None:

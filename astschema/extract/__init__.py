@@ -40,13 +40,15 @@ def extract(project: Project, modules: list[str], kept=None) -> tuple[list[model
     """Databases, diagnostics and suppressions of the scanned modules and the support modules
     they import (an import would register their mapped classes too): each module extracted
     on its own (or its unit reused from `kept`, a `units.Kept`), then their tables together."""
-    units, order, seen = [], list(modules), set(modules)
+    units, order, seen, scanned = [], list(modules), set(modules), frozenset(modules)
     for module in order:  # grows while support modules are reached
         unit = kept.load(module) if kept is not None else None
         if unit is None:
             unit = extract_module(project, module)
             if kept is not None:
                 kept.save(unit)
+        if module in scanned:
+            project.forget(module)  # a model file is mostly read by itself; the support modules by all
         units.append(unit)
         for name in unit.reached:
             if name not in seen:
