@@ -7,9 +7,9 @@ import pytest
 
 import astschema
 from astschema import extract
+from test_cache import FIXTURES
+from test_cache import MODEL as SHOP
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = [ROOT / "fixtures" / "hub", ROOT / "fixtures" / "patterns", ROOT / "fixtures" / "broken"]
 
 CORE = """\
 from sqlalchemy import Column, DateTime, Integer
@@ -34,18 +34,6 @@ from people.db_models import Person
 class Employee(Person):
     badge = Column(String(20))
 """
-SHOP = """\
-DATABASE_NAME = "shop"
-from sqlalchemy import Column, ForeignKey, Integer, String
-from core.database import DatabaseBase
-Base = DatabaseBase(DATABASE_NAME)
-class Item(Base):
-    __tablename__ = "items"
-    id = Column(Integer, primary_key=True)
-    name = Column(String(40))
-"""
-
-
 @pytest.fixture
 def extracted(monkeypatch):
     """The modules extracted (not reused) in this process, in order."""
