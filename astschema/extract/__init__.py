@@ -60,6 +60,9 @@ def extract(project: Project, modules: list[str], kept=None) -> tuple[list[model
 
 
 def extract_module(project: Project, module: str) -> Unit:
+    """One module's unit, worked out afresh. Tables of other modules made on the way (a parent
+    class's, a mixin holder's) are theirs and left out: every module an import reaches is
+    extracted itself."""
     project.begin()
     ctx = Context(project)
     names: dict[str, str | None] = {}
