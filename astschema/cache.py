@@ -117,7 +117,7 @@ def decode(document: dict):
     return _decode(document["value"], paths)
 
 
-def _summary_from(entry: bytes, key: str, path: str, module: str, is_package: bool):
+def _summary_from(entry: str | bytes, key: str, path: str, module: str, is_package: bool):
     """The summary an entry holds and its meaning, or None for anything but a whole,
     matching entry."""
     try:
@@ -211,9 +211,9 @@ class Parser:
             # would cost the workers more than it saves here
             entries = workers.map(_parse_job, [self.directory] * len(keys), keys,
                                   [todo[k][0] for k in keys], [todo[k][1] for k in keys])
-            for key, entry in zip(keys, entries, strict=True):
-                if entry is not None:
-                    self._parsed[key], self._meanings[key] = entry
+            for key, parsed in zip(keys, entries, strict=True):
+                if parsed is not None:
+                    self._parsed[key], self._meanings[key] = parsed
 
     # -- storage ------------------------------------------------------------------------
 
@@ -234,7 +234,7 @@ class Parser:
         try:
             entry, self._meanings[key] = _entry(key, summary)
         except (TypeError, ValueError, RecursionError):
-            self._unstored[key] = summary  # not representable in JSON: parsed again next time
+            self._unstored[key] = summary  # not representable in JSON: kept as it is, parsed again next run
             return
         self._parsed[key] = entry
         if self.directory is not None:

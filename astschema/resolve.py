@@ -80,6 +80,7 @@ class Project:
         self._problems: dict[str, Diagnostic] = {}  # modules that could not be read, by name
         self._files: list | None = None
         self._tree: str | None = None
+        self._fingerprints: dict[str, str] = {}
         self.begin()
 
     def begin(self) -> None:
@@ -144,13 +145,20 @@ class Project:
     def fingerprint(self, name: str) -> str | None:
         """What a module is to a scan, known without parsing it: its file and its meaning,
         or why there is none; None when its meaning is not known yet."""
+        if name in self._fingerprints:  # asked for by every module that read it
+            return self._fingerprints[name]
         if name not in self.sources:
             self._locate(name)
         if self.sources[name] is None:
-            return f"problem:{self._problems[name].message}" if name in self._problems else "absent"
-        path, is_package, data = self.sources[name]
-        meaning = self.parser.known_meaning(data)
-        return None if meaning is None else f"{path}:{is_package}:{meaning}"
+            found = f"problem:{self._problems[name].message}" if name in self._problems else "absent"
+        else:
+            path, is_package, data = self.sources[name]
+            meaning = self.parser.known_meaning(data)
+            if meaning is None:
+                return None
+            found = f"{path}:{is_package}:{meaning}"
+        self._fingerprints[name] = found
+        return found
 
     def tree(self) -> str:
         """A digest of every Python file under the roots, by path and bytes (what a search

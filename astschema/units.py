@@ -67,6 +67,6 @@ class Kept:
         try:
             store.prepare(self.directory.parent)
             self.directory.mkdir(exist_ok=True)
-            store.write(self._path(unit.module), f'{head[:-1]},"unit":{text}}}')
+            store.write(self._path(unit.module), f'{head[:-1]},"unit":{text}}}')  # spliced, not parsed again
         except OSError:
             pass
