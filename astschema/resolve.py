@@ -107,6 +107,10 @@ class Project:
             self.summaries[name] = self.parser.summary(data, path, name, is_package)
         return self.summaries.get(name)
 
+    def module_at(self, path: str) -> str | None:
+        """The module of a file already found, by its path as shown."""
+        return next((name for name, source in self.sources.items() if source is not None and source[0] == path), None)
+
     def forget(self, name: str) -> None:
         """Drop a summary not needed any more (read again, it is decoded again)."""
         self.summaries.pop(name, None)

@@ -97,6 +97,7 @@ class Declarative:
         self.tables: list[TableDraft] = []  # every table made, of this module or of those it reads
         self.extensions: list[Extension] = []
         self._made: dict[int, TableDraft] = {}  # by id: tables as made, before any extension
+        self.elsewhere: dict[object, TableDraft | None] = {}  # Core tables of other modules, by location
         self._mappings: dict[ClassRef, Mapping] = {}
         self._bases: dict[object, BaseInfo | None] = {}
 

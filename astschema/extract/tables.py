@@ -108,8 +108,8 @@ def module_index(declarative: Declarative, call: parse.Call, core_tables: dict) 
     for ref in refs:
         if ref is not None and ref.cls is not None:
             target = declarative.mapping(ref.cls).table
-        elif ref is not None and isinstance(ref.table_value, parse.Call):
-            target = core_tables.get(ref.table_value.loc)
+        elif ref is not None and is_table_call(ref.table_value):
+            target = core_tables.get(ref.table_value.loc) or _made_elsewhere(declarative, ref.table_value)
         if target is not None:
             break
     if target is None:
@@ -117,6 +117,15 @@ def module_index(declarative: Declarative, call: parse.Call, core_tables: dict) 
         return
     with declarative.extending(target, call.loc):
         add_items(declarative, target, [call])
+
+
+def _made_elsewhere(declarative: Declarative, call: parse.Call) -> TableDraft | None:
+    """A Table() of another module, imported here for an Index(): made as that module makes it
+    (once per module extracted), for the index to be added to."""
+    if call.loc not in declarative.elsewhere:
+        module = declarative.project.module_at(call.loc.path)
+        declarative.elsewhere[call.loc] = core_table(declarative, call, module) if module is not None else None
+    return declarative.elsewhere[call.loc]
 
 
 def _references(value):
