@@ -130,7 +130,7 @@ def _key(database, dialects) -> str:
     digest = hashlib.blake2b(f"{identity()}\0{dialects}\0".encode(), digest_size=16)
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=5)
-    pickler.fast = True
+    pickler.fast = True  # no memo (documented as deprecated, and still supported)
     pickler.dump(database)
     digest.update(buffer.getvalue())
     return digest.hexdigest()

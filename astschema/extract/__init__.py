@@ -7,7 +7,6 @@ else by the configured default database.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -142,9 +141,9 @@ def assemble(project: Project, units: list[Unit]) -> tuple[list[model.Database],
     position = {unit.module: n for n, unit in enumerate(units)}
     tables, core_tables = [], {}
     for unit in units:
-        tables += map(_copy, unit.tables)
+        tables += [table.copy() for table in unit.tables]
         for table in unit.core_tables:  # a Table() imported elsewhere is the same table
-            core_tables[table.loc] = _copy(table)
+            core_tables[table.loc] = table.copy()
         for origin in unit.origins:
             ctx.origins.setdefault(*origin)
     drafts = [*tables, *core_tables.values()]
@@ -186,8 +185,3 @@ def assemble(project: Project, units: list[Unit]) -> tuple[list[model.Database],
         )
     return databases, ctx.diagnostics
 
-
-def _copy(draft: TableDraft) -> TableDraft:
-    """A unit's table, to be merged with others without changing the unit."""
-    return dataclasses.replace(draft, columns=list(draft.columns), items=list(draft.items),
-                               relationships=list(draft.relationships), attributes=dict(draft.attributes))

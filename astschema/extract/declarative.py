@@ -65,6 +65,11 @@ class TableDraft:
     attributes: dict = field(default_factory=dict)  # mapped attribute name -> column key
     extend_existing: bool = False
 
+    def copy(self) -> TableDraft:
+        """The same table with lists of its own, to add to without changing this one."""
+        return dataclasses.replace(self, columns=list(self.columns), items=list(self.items),
+                                   relationships=list(self.relationships), attributes=dict(self.attributes))
+
 
 @dataclass(frozen=True)
 class Extension:
@@ -104,9 +109,7 @@ class Declarative:
     @contextmanager
     def extending(self, table: TableDraft, by: Location):
         """Adds to `table` what the block adds, and records it as an `Extension`."""
-        self._made.setdefault(id(table), dataclasses.replace(
-            table, columns=list(table.columns), items=list(table.items),
-            relationships=list(table.relationships), attributes=dict(table.attributes)))
+        self._made.setdefault(id(table), table.copy())
         columns, items, relationships = len(table.columns), len(table.items), len(table.relationships)
         attributes = dict(table.attributes)
         yield
