@@ -129,7 +129,7 @@ def _new_metadata(convention: dict) -> sa.MetaData:
 
 def build_metadata(database: model.Database) -> sa.MetaData:
     """The database's tables as SQLAlchemy objects. Problems go to `info["astschema_problems"]`
-    as (message, location) pairs; the table concerned is left out rather than guessed.
+    as (table key, message, location); the table concerned is left out rather than guessed.
     A key whose target is not in this database (another database, an unknown name: the
     rules report those) cannot be declared here and is left out."""
     metadata = _new_metadata(_convention(database))
@@ -170,6 +170,7 @@ def build_schemas(schema: model.Schema) -> sa.MetaData:
 
 def _add_table(metadata: sa.MetaData, table: model.Table, target, schema: str | None) -> None:
     problems = metadata.info["astschema_problems"]
+    key = f"{schema}.{table.name}" if schema else table.name
     try:
         items = [c for c in (_constraint(i, target) for i in table.constraints) if c is not None]
         columns, names = [], set()
@@ -183,10 +184,9 @@ def _add_table(metadata: sa.MetaData, table: model.Table, target, schema: str | 
             elements = [built.c[e] if isinstance(e, str) else replay(e, built) for e in index.columns]
             sa.Index(index.name, *elements, unique=index.unique, **dict(index.options))
     except BuildError as exc:
-        problems.append((str(exc), exc.location or table.location))
+        problems.append((key, str(exc), exc.location or table.location))
     except Exception as exc:  # SQLAlchemy refuses the combination: say so, keep going
-        problems.append((f"table {table.name}: SQLAlchemy cannot build it: {exc}", table.location))
-        key = f"{schema}.{table.name}" if schema else table.name
+        problems.append((key, f"table {table.name}: SQLAlchemy cannot build it: {exc}", table.location))
         if key in metadata.tables:  # half-built: leave it out rather than guess
             metadata.remove(metadata.tables[key])
 
@@ -202,4 +202,4 @@ def _drop_dangling_keys(metadata: sa.MetaData) -> None:
                     element.parent.foreign_keys.discard(element)
                     table.foreign_keys.discard(element)
                 metadata.info["astschema_problems"].append(
-                    (f"foreign key of {table.fullname} to {target} left out: {target} was not built", None))
+                    (table.key, f"foreign key of {table.fullname} to {target} left out: {target} was not built", None))

@@ -318,38 +318,33 @@ class _InProcess:
         return list(map(function, *iterables))
 
 
-_shared = None  # what `pool(shared=...)` hands to every worker: see `shared`
-
-
-def shared():
-    """The object given to the current `pool` as `shared`, in a worker or in-process."""
-    return _shared
-
-
 @contextmanager
-def pool(amount: int, threshold: int, jobs: int | None = None, shared=None):
+def pool(amount: int, threshold: int, jobs: int | None = None, fresh: bool = False):
     """`jobs` worker processes (default one per core) when `amount` of work reaches
     `threshold` and this process may start them; else the same interface in-process.
-    Jobs find `shared` through `shared()`: a forked worker inherits it without pickling."""
-    global _shared
+    Workers are forked from this process, or with `fresh` started anew (from a fork server
+    where there is one), holding only what their jobs are sent."""
     workers = workers_for(amount, threshold, jobs)
     if workers < 2:
-        previous, _shared = _shared, shared
-        try:
-            yield _InProcess()
-        finally:
-            _shared = previous
+        yield _InProcess()
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(shared,)) as executor:
-        yield _Chunked(executor, workers)
+    context = None
+    if fresh:
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            context.set_forkserver_preload(["astschema.ddl"])  # its imports, once for all workers
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
+                             initargs=(fresh,)) as executor:
+        yield _Chunked(executor, workers, _collected if fresh else _star)
 
 
-def _start_worker(given) -> None:
-    global _shared
-    _shared = given
-    # the heap inherited from this process is never scanned by the worker's collector (nor
-    # written to by the scan, which keeps those pages shared)
+def _start_worker(fresh: bool) -> None:
+    # a forked worker's heap, inherited from this process, is never scanned by its collector
+    # (nor written to by the scan, which keeps those pages shared)
     gc.freeze()
+    if fresh:
+        gc.disable()  # jobs arrive pickled: unpickled without the collector, which runs after each (`_collected`)
 
 
 def workers_for(amount: int, threshold: int, jobs: int | None) -> int:
@@ -362,18 +357,25 @@ def workers_for(amount: int, threshold: int, jobs: int | None) -> int:
 class _Chunked:
     """`map` in chunks: a few per worker, so that a slow chunk does not leave a core idle."""
 
-    def __init__(self, executor, workers: int):
-        self.executor, self.workers = executor, workers
+    def __init__(self, executor, workers: int, call):
+        self.executor, self.workers, self.call = executor, workers, call
 
     def map(self, function, *iterables):
         """The results in order, as they arrive (consume them inside the `with`)."""
         items = list(zip(*iterables, strict=True))
         chunk = max(1, len(items) // (self.workers * 4))
-        return self.executor.map(_star, [function] * len(items), items, chunksize=chunk)
+        return self.executor.map(self.call, [function] * len(items), items, chunksize=chunk)
 
 
 def _star(function, arguments):
     return function(*arguments)
+
+
+def _collected(function, arguments):
+    try:
+        return function(*arguments)
+    finally:
+        gc.collect(0)  # what the job made (all young: nothing collected since) holds cycles
 
 
 def cores() -> int:

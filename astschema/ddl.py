@@ -29,39 +29,55 @@ def ordered_tables(metadata: sa.MetaData) -> list[sa.Table]:
         return metadata.sorted_tables
 
 
-def _new_enum_types(table: sa.Table, compiled, seen: set) -> list:
-    """PostgreSQL enum types a table needs and no earlier table created (CREATE TYPE first)."""
+def _enum_types(table: sa.Table, compiled) -> list:
+    """PostgreSQL enum types a table needs (each created, once, before the first table)."""
     if compiled.name != "postgresql":
         return []
-    found = []
+    found = {}
     for column in table.columns:
         kind = column.type
-        if isinstance(kind, sa.Enum) and kind.native_enum and kind.name and kind.name not in seen:
-            seen.add(kind.name)
-            found.append(kind)
-    return found
+        if isinstance(kind, sa.Enum) and kind.native_enum and kind.name:
+            found.setdefault(kind.name, kind)
+    return list(found.values())
+
+
+def _table_statements(table: sa.Table, compiled):
+    """((enum name, CREATE TYPE), ...), (CREATE TABLE, CREATE INDEX ...) for one table, or the
+    reason the dialect cannot express it (e.g. a VARCHAR without length on MySQL)."""
+    try:
+        enums = tuple((e.name, str(CreateEnumType(e).compile(dialect=compiled)).strip())
+                      for e in _enum_types(table, compiled))
+        ddl = [str(CreateTable(table).compile(dialect=compiled)).strip()]
+        for index in sorted(table.indexes, key=lambda i: i.name or ""):
+            ddl.append(str(CreateIndex(index).compile(dialect=compiled)).strip())
+    # SQLAlchemy's compiler asserts (bare AssertionError) where a naming convention cannot
+    # name an unnamed index; importing the models fails the same way, so it is a refusal.
+    except (sa.exc.SQLAlchemyError, AssertionError) as exc:
+        reason = str(exc).split(" (Background", 1)[0] or "SQLAlchemy cannot name an unnamed constraint or index here"
+        return re.sub(r"<([\w.]+) object at 0x[0-9a-f]+>", r"\1", reason)  # same text every run
+    return enums, tuple(ddl)
+
+
+def _in_order(made) -> tuple[list[str], list[tuple[str, str]]]:
+    """The statements of (table, `_table_statements`) pairs in creation order, each enum type
+    created before the first table that needs it; and (table, reason) for those refused."""
+    result, refused, types = [], [], set()
+    for name, statements in made:
+        if isinstance(statements, str):
+            refused.append((name, statements))
+            continue
+        enums, ddl = statements
+        result += [create for enum, create in enums if enum not in types]
+        types.update(enum for enum, _ in enums)
+        result += ddl
+    return result, refused
 
 
 def statements(metadata: sa.MetaData, dialect_name: str) -> tuple[list[str], list[tuple[str, str]]]:
-    """The CREATE statements, and (table, reason) for each table the dialect cannot express
-    (e.g. a VARCHAR without length on MySQL): that table is left out, the others go on."""
+    """The CREATE statements, and (table, reason) for each table the dialect cannot express:
+    that table is left out, the others go on."""
     compiled = dialect(dialect_name)
-    result, refused, types = [], [], set()
-    for table in ordered_tables(metadata):
-        try:
-            ddl = [str(CreateEnumType(e).compile(dialect=compiled)).strip() for e in _new_enum_types(table, compiled, types)]
-            ddl.append(str(CreateTable(table).compile(dialect=compiled)).strip())
-            for index in sorted(table.indexes, key=lambda i: i.name or ""):
-                ddl.append(str(CreateIndex(index).compile(dialect=compiled)).strip())
-        # SQLAlchemy's compiler asserts (bare AssertionError) where a naming convention cannot
-        # name an unnamed index; importing the models fails the same way, so it is a refusal.
-        except (sa.exc.SQLAlchemyError, AssertionError) as exc:
-            reason = str(exc).split(" (Background", 1)[0] or "SQLAlchemy cannot name an unnamed constraint or index here"
-            reason = re.sub(r"<([\w.]+) object at 0x[0-9a-f]+>", r"\1", reason)  # same text every run
-            refused.append((table.fullname, reason))
-            continue
-        result += ddl
-    return result, refused
+    return _in_order([(t.fullname, _table_statements(t, compiled)) for t in ordered_tables(metadata)])
 
 
 @dataclass(frozen=True)
@@ -75,46 +91,125 @@ class Compiled:
     names: dict[str, tuple[tuple[str, Location | None], ...]]  # per table: index and constraint names
 
 
-def compile_database(database, dialects) -> Compiled:
+@dataclass(frozen=True)
+class _CompiledTable:
+    """One table of a `Compiled`, made in a piece of its database."""
+
+    name: str  # its key in the MetaData
+    depends: tuple[str, ...] | None  # tables its keys make it follow; None: not built
+    problems: tuple[tuple[str, Location | None], ...]
+    names: tuple[tuple[str, Location | None], ...]
+    statements: dict  # per dialect: `_table_statements`
+
+
+# Most tables one job builds: SQLAlchemy's objects take some 30 KB a table, so a database of
+# thousands of tables is built and compiled in pieces, each in a fresh worker's bounded memory.
+PIECE_TABLES = 500
+
+
+def pieces(database) -> list[tuple]:
+    """The database as (model, names) jobs: each a run of at most `PIECE_TABLES` of its
+    tables (`names`), with the tables their keys reference, which SQLAlchemy needs to
+    compile them (a table is built the same wherever it is built)."""
+    from dataclasses import replace
+
+    from .graph import foreign_keys
+
+    tables = database.tables
+    if len(tables) <= PIECE_TABLES:
+        return [(database, tuple(t.fullname for t in tables))]
+    position = {t.fullname: i for i, t in enumerate(tables)}
+    found = []
+    for start in range(0, len(tables), PIECE_TABLES):
+        run = range(start, min(start + PIECE_TABLES, len(tables)))
+        needed = set(run) | {position[fk.target_table] for i in run for fk in foreign_keys(tables[i])
+                             if fk.target_table in position}
+        found.append((replace(database, tables=tuple(tables[i] for i in sorted(needed))),
+                      tuple(tables[i].fullname for i in run)))
+    return found
+
+
+def compile_piece(database, names, dialects) -> list[_CompiledTable]:
+    """Build the piece's model and compile the tables `names` of it."""
     from .build import build_metadata
     from .cache import collector_paused
     from .rules.tables import constraint_names
 
-    with collector_paused():  # SQLAlchemy's objects for thousands of tables; cycles wait
+    with collector_paused():  # SQLAlchemy's objects for hundreds of tables; cycles wait
         metadata = build_metadata(database)
-        compiled = {name: statements(metadata, name) for name in dialects}
-        return Compiled(
-            problems=tuple(metadata.info["astschema_problems"]),
-            statements={name: tuple(ddl) for name, (ddl, _) in compiled.items()},
-            refusals={name: tuple(refused) for name, (_, refused) in compiled.items()},
-            names={table.fullname: tuple(constraint_names(metadata, table)) for table in database.tables},
-        )
+        problems = {}
+        for key, message, location in metadata.info["astschema_problems"]:
+            problems.setdefault(key, []).append((message, location))
+        compilers = [(name, dialect(name)) for name in dialects]
+        wanted, made = set(names), []
+        for table in database.tables:
+            if table.fullname not in wanted:
+                continue
+            built = metadata.tables.get(table.fullname)
+            made.append(_CompiledTable(
+                name=table.fullname,
+                depends=None if built is None else tuple(sorted(
+                    {k.referred_table.key for k in built.foreign_key_constraints
+                     if k.use_alter is not True and k.referred_table is not built})),
+                problems=tuple(problems.get(table.fullname, ())),
+                names=tuple(constraint_names(metadata, table)),
+                statements={} if built is None else {name: _table_statements(built, c) for name, c in compilers},
+            ))
+        return made
+
+
+def _creation_order(tables: list[_CompiledTable]) -> list[_CompiledTable]:
+    """The built tables in `MetaData.sorted_tables` order: SQLAlchemy's topological sort of
+    the names, sorted; on a cycle, the tables in it do not order by their keys (SQLAlchemy
+    leaves them out of the sort the same way, with a warning: `check` reports cycles)."""
+    from sqlalchemy.exc import CircularDependencyError
+    from sqlalchemy.util import topological
+
+    built = {t.name: t for t in tables if t.depends is not None}
+    names = sorted(built)
+    edges = {(parent, t.name) for t in built.values() for parent in t.depends}
+    try:
+        order = list(topological.sort(edges, names))
+    except CircularDependencyError as cycle:
+        order = list(topological.sort({e for e in edges if e[1] not in cycle.cycles}, names))
+    return [built[name] for name in order]
+
+
+def _joined(tables: list[_CompiledTable], dialects) -> Compiled:
+    """A database's `Compiled` from its tables (in model order), however they were pieced."""
+    order = _creation_order(tables)
+    made = {name: _in_order([(t.name, t.statements[name]) for t in order]) for name in dialects}
+    return Compiled(
+        problems=tuple(p for t in tables for p in t.problems),
+        statements={name: tuple(ddl) for name, (ddl, _) in made.items()},
+        refusals={name: tuple(refused) for name, (_, refused) in made.items()},
+        names={t.name: t.names for t in tables},
+    )
 
 
 def compile_databases(databases, dialects, jobs: int | None = None, directory=None) -> dict[str, Compiled]:
-    """`compile_database` for each database, on every core when there is enough to share;
-    with a cache `directory`, a database whose model did not change is not compiled again."""
+    """What SQLAlchemy makes of each database, its pieces compiled on every core when there
+    is enough to share; with a cache `directory`, a database whose model did not change is
+    not compiled again."""
     from .cache import pool
 
     dialects = tuple(sorted(dialects))
     keys = {d.name: _key(d, dialects) for d in databases} if directory is not None else {}
     done = {name: found for name, key in keys.items() if (found := _load(directory, key)) is not None}
-    work = sorted((d for d in databases if d.name not in done), key=lambda d: -len(d.tables))  # largest first
-    # shared, not sent: forked workers inherit the databases, where pickling them costs more
-    # than compiling the small ones
-    with pool(sum(len(d.tables) for d in work), PARALLEL_FROM_TABLES, jobs, shared=work) as workers:
-        results = workers.map(_compile_shared, range(len(work)), [dialects] * len(work))
-        for database, result in zip(work, results, strict=True):
-            done[database.name] = result
-            if directory is not None:
-                _save(directory, keys[database.name], result)
+    work = [(d.name, n, *piece) for d in databases if d.name not in done for n, piece in enumerate(pieces(d))]
+    work.sort(key=lambda job: -len(job[2].tables))  # largest first
+    made: dict[str, list] = {}
+    # workers start fresh (not forked from this process and its whole scan) and are sent their
+    # pieces: each holds only what it compiles
+    with pool(sum(len(job[2].tables) for job in work), PARALLEL_FROM_TABLES, jobs, fresh=True) as workers:
+        results = workers.map(compile_piece, [j[2] for j in work], [j[3] for j in work], [dialects] * len(work))
+        for (name, n, *_), result in zip(work, results, strict=True):
+            made.setdefault(name, []).append((n, result))
+    for name, parts in made.items():
+        done[name] = _joined([t for _, tables in sorted(parts, key=lambda part: part[0]) for t in tables], dialects)
+        if directory is not None:
+            _save(directory, keys[name], done[name])
     return done
-
-
-def _compile_shared(index: int, dialects) -> Compiled:
-    from .cache import shared
-
-    return compile_database(shared()[index], dialects)
 
 
 def _key(database, dialects) -> str:

@@ -49,3 +49,30 @@ def test_an_index_on_a_table_of_another_module_matches_import(tmp_path, first):
     assert schema.diagnostics == ()
     assert_same_ddl(truth, astschema_ddl(schema))
     assert "ix_users_name" in astschema_ddl(schema)["x"]["indexes"]
+
+
+@pytest.mark.parametrize("piece", [1, 2])
+def test_databases_compiled_in_pieces_match_one_metadata(monkeypatch, piece):
+    """A database of many tables is built and compiled in pieces, each with the tables its
+    keys reference; joined, they give what SQLAlchemy makes of the database in one MetaData:
+    statements in `sorted_tables` order (cycles included), refusals, problems and names."""
+    from astschema import ddl
+    from astschema.build import build_metadata
+    from astschema.rules.tables import constraint_names
+
+    monkeypatch.setattr(ddl, "PIECE_TABLES", piece)
+    pieced = 0
+    for tree in [*TREES, FIXTURES / "broken"]:
+        schema = astschema.scan([tree], jobs=1)
+        compiled = ddl.compile_databases(schema.databases, ddl.DIALECTS, jobs=1)
+        for database in schema.databases:
+            pieced += len(database.tables) > piece
+            whole, ours = build_metadata(database), compiled[database.name]
+            for dialect in ddl.DIALECTS:
+                statements, refusals = ddl.statements(whole, dialect)
+                assert ours.statements[dialect] == tuple(statements), (tree.name, database.name, dialect)
+                assert ours.refusals[dialect] == tuple(refusals), (tree.name, database.name, dialect)
+            problems = [(message, at) for _, message, at in whole.info["astschema_problems"]]
+            assert sorted(ours.problems, key=repr) == sorted(problems, key=repr), (tree.name, database.name)
+            assert ours.names == {t.fullname: tuple(constraint_names(whole, t)) for t in database.tables}
+    assert pieced > 10

@@ -186,7 +186,8 @@ def constraint_names(metadata, table):
             if name and name not in taken:
                 column = table.column(next(iter(item.columns)).key) if len(item.columns) else None
                 automatic.append((name, column.location if column else table.location))
-    return sorted(explicit + automatic, key=lambda e: (e[1].line, e[1].col) if e[1] else (0, 0))
+    # by name where two share a place: the built table's constraints are a set, in no set order
+    return sorted(explicit + automatic, key=lambda e: ((e[1].line, e[1].col) if e[1] else (0, 0), e[0]))
 
 
 class SchemaDisagreesWithDatabase(Rule):
