@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import operator
 import os
+from sys import intern
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import fields, replace
@@ -42,9 +43,14 @@ _FIELDS = {}  # by type name: its fields' values, as a tuple
 #    a summary's own file, or [line, col, n] in the nth path of a document with several. -----
 
 
-def register(*classes) -> None:
-    """More dataclasses the codec may store (those of a later stage, imported only there)."""
-    for cls in classes:
+_MAKE = {}  # by type name: what decodes its values, where not the class itself
+
+
+def register(*classes, made_by=None) -> None:
+    """More dataclasses the codec may store (those of a later stage, imported only there);
+    `made_by` maps a class to the function that makes its values (`model.sql_call`)."""
+    _MAKE.update({cls.__name__: make for cls, make in (made_by or {}).items()})
+    for cls in (*classes, *(made_by or ())):
         names = tuple(f.name for f in fields(cls))
         _TYPES[cls.__name__] = cls
         # attrgetter gives a tuple for two names or more
@@ -90,7 +96,9 @@ def _decode(value: list, paths: list[str]):
     head = value[0]
     if head.__class__ is int:
         return Location(paths[value[2]] if len(value) > 2 else paths[0], head, value[1])
-    items = [item if item.__class__ is not list else _decode(item, paths) for item in value[1:]]
+    # strings interned: names, types and paths repeat across thousands of tables
+    items = [item if (kind := item.__class__) is not list and kind is not str else
+             _decode(item, paths) if kind is list else intern(item) for item in value[1:]]
     if head == "(":
         return tuple(items)
     if head == "[":
@@ -99,7 +107,7 @@ def _decode(value: list, paths: list[str]):
         return dict(zip(items[::2], items[1::2], strict=True))
     if head == "b":
         return base64.b64decode(items[0], validate=True)
-    return _TYPES[head](*items)  # a wrong field count raises TypeError
+    return _MAKE.get(head, _TYPES[head])(*items)  # a wrong field count raises TypeError
 
 
 def encode(value) -> str:
@@ -179,6 +187,12 @@ class Parser:
             if stored is not None:
                 self._meanings[key] = stored
         return self._meanings.get(key)
+
+    def forget(self, data: bytes) -> None:
+        """Drop a file parsed ahead once it was read, when the cache holds it (asked again, it
+        is read from there); without a cache it stays, rather than be parsed twice."""
+        if self.directory is not None:
+            self._parsed.pop(store.entry_key(data), None)
 
     def release(self) -> None:
         """Drop the files parsed ahead, once the scan has taken them (meanings stay)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakValueDictionary
 
 from .diagnostics import Diagnostic, Location
 
@@ -29,6 +30,19 @@ class SQLCall:
         parts = [_render(a) for a in self.args] + [f"{k}={_render(v)}" for k, v in self.kwargs]
         name = self.target.removeprefix("sqlalchemy.").removeprefix("dialects.")
         return f"{name}({', '.join(parts)})"
+
+
+_CALLS: WeakValueDictionary = WeakValueDictionary()
+
+
+def sql_call(target: str, args: tuple = (), kwargs: tuple = ()) -> SQLCall:
+    """`SQLCall(target, args, kwargs)`, one object for equal calls while any is alive: a type
+    such as `String(40)` is given to thousands of columns."""
+    call = SQLCall(target, args, kwargs)
+    try:
+        return _CALLS.setdefault(call, call)
+    except TypeError:  # an unhashable argument: a call of its own
+        return call
 
 
 @dataclass(frozen=True)

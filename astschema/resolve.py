@@ -114,6 +114,8 @@ class Project:
     def forget(self, name: str) -> None:
         """Drop a summary not needed any more (read again, it is decoded again)."""
         self.summaries.pop(name, None)
+        if self.sources.get(name) is not None:
+            self.parser.forget(self.sources[name][2])
 
     # -- modules ------------------------------------------------------------------------
 

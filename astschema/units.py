@@ -21,8 +21,8 @@ from .extract.declarative import Extension, MetaInfo, TableDraft
 from .resolve import Project
 
 cache.register(Unit, TableDraft, Extension, ColumnDraft, PendingForeignKey, PendingRef, MetaInfo, Diagnostic,
-               model.Column, model.SQLCall, model.PyEnum, model.EnumValues, model.ColumnRef, model.ForeignKey,
-               model.Index, model.Constraint, model.Relationship)
+               model.Column, model.PyEnum, model.EnumValues, model.ColumnRef, model.ForeignKey,
+               model.Index, model.Constraint, model.Relationship, made_by={model.SQLCall: model.sql_call})
 
 
 class Kept:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy
 
 from .. import parse, sqla
-from ..model import Column, ColumnRef, Constraint, Index, SQLCall
+from ..model import Column, ColumnRef, Constraint, Index, SQLCall, sql_call
 from ..resolve import ClassRef, Lib
 from .values import NOT_STATIC, Context, replay_target, argument, column_type, constant, describe, is_type_value, kwargs_of, lib_kind, loc_of, python_enum, sql_value
 
@@ -171,13 +171,13 @@ def annotation_type(ctx: Context, annotation: Annotation, type_map, loc) -> SQLC
         return annotation_type(ctx, Annotation(inner.index[0], annotation.optional), type_map, loc)
     enum = python_enum(ctx, inner)
     if enum is not None:
-        return SQLCall("sqlalchemy.Enum", (enum,))
+        return sql_call("sqlalchemy.Enum", (enum,))
     python_type = sqla.PYTHON_TYPES.get(_qual(inner) or "")
     sql_type = sqla.python_type_map().get(python_type) if python_type is not None else None
     if sql_type is None:
         ctx.report("AS201", f"no column type for annotation {describe(inner)}; built as NullType", loc)
         return None
-    return SQLCall(sqla.public_name(type(sql_type), f"sqlalchemy.{type(sql_type).__name__}"))
+    return sql_call(sqla.public_name(type(sql_type), f"sqlalchemy.{type(sql_type).__name__}"))
 
 
 def column_call(value) -> bool:
@@ -311,7 +311,7 @@ def index_expression(ctx: Context, value, resolve_key, what: str):
         if isinstance(func, parse.Attribute) and func.attr in ("desc", "asc", "nulls_first", "nulls_last"):
             inner = index_expression(ctx, func.value, resolve_key, what)
             inner = ColumnRef(inner) if isinstance(inner, str) else inner
-            return SQLCall(f"sqlalchemy.{func.attr}", (inner,)) if inner is not None else None
+            return sql_call(f"sqlalchemy.{func.attr}", (inner,)) if inner is not None else None
         obj, kind = lib_kind(value)
         if kind == "sql":
             args = []
@@ -321,7 +321,7 @@ def index_expression(ctx: Context, value, resolve_key, what: str):
                     return None
                 args.append(ColumnRef(converted) if reference(arg) else converted)
             call = replay_target(obj, value)
-            return SQLCall(call, tuple(args))
+            return sql_call(call, tuple(args))
     ctx.report("AS204", f"{what}: expression not understood ({describe(value)}); left out", loc_of(value))
     return None
 

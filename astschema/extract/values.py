@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .. import parse, sqla
 from ..diagnostics import Diagnostic, Location
-from ..model import EnumValues, PyEnum, SQLCall
+from ..model import EnumValues, PyEnum, SQLCall, sql_call
 from ..resolve import ClassRef, FuncRef, Lib, ModuleRef, Project
 
 NOT_STATIC = object()
@@ -112,7 +112,7 @@ def replay_target(obj, value) -> str:
 def _replay(ctx: Context, value, obj, what: str) -> SQLCall | None:
     target = replay_target(obj, value)
     if not isinstance(value, parse.Call):
-        return SQLCall(target)
+        return sql_call(target)
     if value.starred:
         ctx.report("AS204", f"{what} uses *args or **kwargs that cannot be read statically; its arguments are left out", value.loc)
         return None
@@ -128,7 +128,7 @@ def _replay(ctx: Context, value, obj, what: str) -> SQLCall | None:
         if converted is NOT_STATIC:
             return None
         kwargs.append((key, converted))
-    return SQLCall(target, tuple(args), tuple(kwargs))
+    return sql_call(target, tuple(args), tuple(kwargs))
 
 
 def argument(ctx: Context, value, what: str):
@@ -174,7 +174,7 @@ def column_type(ctx: Context, value, loc: Location | None) -> SQLCall | None:
     obj = sqla.resolve(ref)
     if sqla.is_type_class(obj):
         spec = _replay(ctx, value, obj, "column type")
-        return spec if spec is not None else SQLCall(sqla.public_name(obj, sqla.qualname(ref)))
+        return spec if spec is not None else sql_call(sqla.public_name(obj, sqla.qualname(ref)))
     if isinstance(ref, ClassRef):
         root = _type_root(ctx, ref)
         if root == "decorator":  # a TypeDecorator: its impl decides the DDL
