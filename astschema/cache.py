@@ -336,18 +336,13 @@ class _InProcess:
 def pool(amount: int, threshold: int, jobs: int | None = None, fresh: bool = False):
     """`jobs` worker processes (default one per core) when `amount` of work reaches
     `threshold` and this process may start them; else the same interface in-process.
-    Workers are forked from this process, or with `fresh` started anew (from a fork server
-    where there is one), holding only what their jobs are sent."""
+    Workers are forked from this process, or with `fresh` started anew (spawned: children of
+    this process, whose time and memory count as its own), holding only what they are sent."""
     workers = workers_for(amount, threshold, jobs)
     if workers < 2:
         yield _InProcess()
         return
-    context = None
-    if fresh:
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        context = multiprocessing.get_context(method)
-        if method == "forkserver":
-            context.set_forkserver_preload(["astschema.ddl"])  # its imports, once for all workers
+    context = multiprocessing.get_context("spawn") if fresh else None
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                              initargs=(fresh,)) as executor:
         yield _Chunked(executor, workers, _collected if fresh else _star)
