@@ -18,11 +18,11 @@ import json
 import multiprocessing
 import operator
 import os
-from sys import intern
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from pathlib import Path
+from sys import intern
 
 from . import parse, store
 from .diagnostics import Diagnostic, Location
@@ -43,16 +43,17 @@ _FIELDS = {}  # by type name: its fields' values, as a tuple
 #    a summary's own file, or [line, col, n] in the nth path of a document with several. -----
 
 
-_MAKE = {}  # by type name: what decodes its values, where not the class itself
+_MAKE = {}  # by type name: what makes its decoded values (the class, or `made_by`'s function)
 
 
 def register(*classes, made_by=None) -> None:
     """More dataclasses the codec may store (those of a later stage, imported only there);
     `made_by` maps a class to the function that makes its values (`model.sql_call`)."""
-    _MAKE.update({cls.__name__: make for cls, make in (made_by or {}).items()})
-    for cls in (*classes, *(made_by or ())):
+    made_by = made_by or {}
+    for cls in (*classes, *made_by):
         names = tuple(f.name for f in fields(cls))
         _TYPES[cls.__name__] = cls
+        _MAKE[cls.__name__] = made_by.get(cls, cls)
         # attrgetter gives a tuple for two names or more
         _FIELDS[cls.__name__] = operator.attrgetter(*names) if len(names) > 1 else \
             (lambda value, names=names: tuple(getattr(value, name) for name in names))
@@ -107,7 +108,7 @@ def _decode(value: list, paths: list[str]):
         return dict(zip(items[::2], items[1::2], strict=True))
     if head == "b":
         return base64.b64decode(items[0], validate=True)
-    return _MAKE.get(head, _TYPES[head])(*items)  # a wrong field count raises TypeError
+    return _MAKE[head](*items)  # a wrong field count raises TypeError
 
 
 def encode(value) -> str:
