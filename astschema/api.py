@@ -57,9 +57,21 @@ def _scan(paths, include, exclude, default_database, base_factories, types, conf
     files, diagnostics = discover(paths, config)
     parser = parser or Parser(None if cache_dir is None else Path(cache_dir), config.jobs)
     project = Project(roots(paths, files), config, parser)
+    modules = _registered(project, parser, files, diagnostics)
+    kept = None if cache_dir is None else Kept(Path(cache_dir), project)
+    databases, found, suppressions = extract(project, modules, kept)
+    parser.release()  # the project holds what it needs; a caller's parser outlives the scan
+    diagnostics += found
+    return Schema(tuple(databases), tuple(sorted(set(diagnostics), key=Diagnostic.order)), suppressions, config,
+                  None if cache_dir is None else Path(cache_dir))
+
+
+def _registered(project: Project, parser: Parser, files, diagnostics: list) -> list[str]:
+    """Read and parse the files found (on every core), and register them with the project as
+    modules, whose names are returned; the files' bytes go when this returns."""
     contents = []
     for source in files:
-        data, problem = read(source.path, config.max_bytes)
+        data, problem = read(source.path, project.config.max_bytes)
         if problem is not None:
             diagnostics.append(problem)
         else:
@@ -72,10 +84,4 @@ def _scan(paths, include, exclude, default_database, base_factories, types, conf
             module = ".".join(source.path.relative_to(source.root).with_suffix("").parts)
         project.register(source.path, module, source.path.name == "__init__.py", data)
         modules.append(module)
-    kept = None if cache_dir is None else Kept(Path(cache_dir), project)
-    databases, found, suppressions = extract(project, modules, kept)
-    parser.release()  # the project holds what it needs; a caller's parser outlives the scan
-    diagnostics += found
-    return Schema(tuple(databases), tuple(sorted(set(diagnostics), key=Diagnostic.order)), suppressions, config,
-                  None if cache_dir is None else Path(cache_dir))
-
+    return modules

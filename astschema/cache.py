@@ -150,24 +150,40 @@ class Parser:
 
     def __init__(self, directory: Path | None, jobs: int | None = None):
         self.directory, self.jobs = directory, jobs
-        # by key: the entry of each file parsed ahead (in parallel) or here, decoded when asked
-        # for (the JSON text is a sixth of the summary's size in memory)
+        # by key: the entry of each file parsed (ahead, in parallel, or here) that the cache
+        # could not take, decoded when asked for (the JSON text is a sixth of the summary's
+        # size in memory); an entry the cache holds is read from there, so a large tree's
+        # entries are never all in memory at once
         self._parsed: dict[str, str] = {}
         self._unstored: dict[str, parse.ModuleSummary] = {}  # by key: summaries without a JSON form
         self._meanings: dict[str, str] = {}  # by key
 
-    def summary(self, data: bytes, path: str, module: str, is_package: bool) -> parse.ModuleSummary:
+    def hold(self, data: bytes, path: str) -> str:
+        """Make sure a file's summary can be had by its key without its bytes (parsed now
+        unless parsed before, here or in the cache), and return the key: a large tree's
+        bytes need not stay in memory."""
         key = store.entry_key(data)
+        if key in self._parsed or key in self._unstored:
+            return key
+        if self.directory is not None and key not in self._meanings:
+            meaning = store.stored_meaning(self.directory, key)  # written after its entry
+            if meaning is not None and store.entry_path(self.directory, key).is_file():
+                self._meanings[key] = meaning
+        if key not in self._meanings:
+            self._store(key, parse.parse_source(data, path, "", False))
+        return key
+
+    def summary(self, key: str, path: str, module: str, is_package: bool,
+                data: bytes | None = None) -> parse.ModuleSummary | None:
+        """The summary of a file `hold` took, named for `path`. If its cache entry is gone or
+        spoilt since (another process cleaned the cache): parsed from `data`, or None."""
         if key in self._unstored:
             return _with_names(_relocated(self._unstored[key], path), path, module, is_package)
         found = _summary_from(self._parsed[key], key, path, module, is_package) if key in self._parsed else None
-        if found is not None:
-            return found[0]
-        cached = self._load(key, path, module, is_package)
-        if cached is not None:
-            return cached
-        summary = parse.parse_source(data, path, module, is_package)
-        self._store(key, summary)
+        summary = found[0] if found is not None else self._load(key, path, module, is_package)
+        if summary is None and data is not None:
+            summary = parse.parse_source(data, path, module, is_package)
+            self._store(key, summary)
         return summary
 
     def meaning(self, data: bytes, path: str) -> str | None:
@@ -175,25 +191,11 @@ class Parser:
         out what no scan reads (comments without `noqa`, text after the last statement). Files
         of equal meaning give equal results. Parses the file if need be (kept for `summary`);
         None when its summary has no JSON form."""
-        key = store.entry_key(data)
-        if key not in self._meanings and key not in self._unstored:
-            self.summary(data, path, "", False)
-        return self._meanings.get(key)
+        return self._meanings.get(self.hold(data, path))
 
-    def known_meaning(self, data: bytes) -> str | None:
-        """The meaning of a file parsed before (here or in the cache), without parsing it."""
-        key = store.entry_key(data)
-        if key not in self._meanings and self.directory is not None:
-            stored = store.stored_meaning(self.directory, key)
-            if stored is not None:
-                self._meanings[key] = stored
+    def known_meaning(self, key: str) -> str | None:
+        """The meaning of a file `hold` took (None: its summary has no JSON form)."""
         return self._meanings.get(key)
-
-    def forget(self, data: bytes) -> None:
-        """Drop a file parsed ahead once it was read, when the cache holds it (asked again, it
-        is read from there); without a cache it stays, rather than be parsed twice."""
-        if self.directory is not None:
-            self._parsed.pop(store.entry_key(data), None)
 
     def release(self) -> None:
         """Drop the files parsed ahead, once the scan has taken them (meanings stay)."""
@@ -228,7 +230,9 @@ class Parser:
                                   [todo[k][0] for k in keys], [todo[k][1] for k in keys])
             for key, parsed in zip(keys, entries, strict=True):
                 if parsed is not None:
-                    self._parsed[key], self._meanings[key] = parsed
+                    entry, self._meanings[key] = parsed
+                    if entry is not None:
+                        self._parsed[key] = entry
 
     # -- storage ------------------------------------------------------------------------
 
@@ -251,9 +255,8 @@ class Parser:
         except (TypeError, ValueError, RecursionError):
             self._unstored[key] = summary  # not representable in JSON: kept as it is, parsed again next run
             return
-        self._parsed[key] = entry
-        if self.directory is not None:
-            save(self.directory, key, entry, self._meanings[key])
+        if self.directory is None or not save(self.directory, key, entry, self._meanings[key]):
+            self._parsed[key] = entry
 
 
 def _relocated(summary: parse.ModuleSummary, path: str) -> parse.ModuleSummary:
@@ -271,9 +274,9 @@ def _entry(key: str, summary: parse.ModuleSummary) -> tuple[str, str]:
     return f'{{"key":"{key}","meaning":"{meaning}","summary":{text}}}', meaning
 
 
-def save(directory: Path, key: str, entry: str, meaning: str) -> None:
+def save(directory: Path, key: str, entry: str, meaning: str) -> bool:
     """Write an entry, then its meaning beside it for the run keys (`store.meanings`), each
-    atomically; a cache that cannot be written is simply not used."""
+    atomically; whether it was written (a cache that cannot be written is simply not used)."""
     target = store.entry_path(directory, key)
     try:
         store.prepare(directory)
@@ -281,18 +284,20 @@ def save(directory: Path, key: str, entry: str, meaning: str) -> None:
         store.write(target, entry)
         store.write(store.entry_path(directory, key, "meaning"), meaning)
     except OSError:
-        pass
+        return False
+    return True
 
 
-def _parse_job(directory: Path | None, key: str, data: bytes, path: str) -> tuple[str, str] | None:
-    """In a worker: parse one file, store its entry, and send the entry and its meaning back
-    (None: the summary has no JSON form, and is parsed again where it is needed)."""
+def _parse_job(directory: Path | None, key: str, data: bytes, path: str) -> tuple[str | None, str] | None:
+    """In a worker: parse one file, store its entry, and send back the entry (None when the
+    cache holds it) and its meaning; None: the summary has no JSON form, and is parsed again
+    where it is needed."""
     try:
         entry, meaning = _entry(key, parse.parse_source(data, path, "", False))
     except (TypeError, ValueError, RecursionError):
         return None
-    if directory is not None:
-        save(directory, key, entry, meaning)
+    if directory is not None and save(directory, key, entry, meaning):
+        return None, meaning
     return entry, meaning
 
 

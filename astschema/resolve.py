@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import parse
+from . import parse, store
 from .cache import Parser
 from .diagnostics import Diagnostic, Location
 from .discover import package_root, python_files, read, unique_roots
@@ -75,7 +75,7 @@ class Project:
         self.roots = [resolved for resolved, _ in self.given]
         self.config = config
         self.parser = parser or Parser(None)
-        self.sources: dict[str, tuple[str, bool, bytes] | None] = {}  # (path, is package, bytes), None if not found
+        self.sources: dict[str, tuple[str, bool, str] | None] = {}  # (path, is package, key), None if not found
         self.summaries: dict[str, parse.ModuleSummary] = {}  # parsed (or decoded) when first read
         self._problems: dict[str, Diagnostic] = {}  # modules that could not be read, by name
         self._files: list | None = None
@@ -103,8 +103,18 @@ class Project:
         if name in self._problems:
             self.diagnostics.append(self._problems[name])
         if name not in self.summaries and self.sources.get(name) is not None:
-            path, is_package, data = self.sources[name]
-            self.summaries[name] = self.parser.summary(data, path, name, is_package)
+            path, is_package, key = self.sources[name]
+            summary = self.parser.summary(key, path, name, is_package)
+            if summary is None:  # its cache entry went meanwhile: the file is read again
+                data, problem = read(Path(path), self.config.max_bytes)
+                if problem is None and store.entry_key(data) != key:
+                    problem = Diagnostic("AS100", "file changed while it was scanned; scan again", Location(path, 1, 1))
+                if problem is not None:
+                    self.sources[name], self._problems[name] = None, problem
+                    self.diagnostics.append(problem)
+                    return None
+                summary = self.parser.summary(key, path, name, is_package, data)
+            self.summaries[name] = summary
         return self.summaries.get(name)
 
     def module_at(self, path: str) -> str | None:
@@ -114,14 +124,12 @@ class Project:
     def forget(self, name: str) -> None:
         """Drop a summary not needed any more (read again, it is decoded again)."""
         self.summaries.pop(name, None)
-        if self.sources.get(name) is not None:
-            self.parser.forget(self.sources[name][2])
 
     # -- modules ------------------------------------------------------------------------
 
     def register(self, path: Path, module: str, is_package: bool, data: bytes) -> None:
-        """A module of the scan, parsed when first read."""
-        self.sources[module] = (str(path), is_package, data)
+        """A module of the scan, parsed now unless parsed before: its bytes are not kept."""
+        self.sources[module] = (str(path), is_package, self.parser.hold(data, str(path)))
 
     def module(self, name: str) -> parse.ModuleSummary | None:
         """The summary of a module of the scanned tree, found on first use."""
@@ -158,8 +166,8 @@ class Project:
         if self.sources[name] is None:
             found = f"problem:{self._problems[name].message}" if name in self._problems else "absent"
         else:
-            path, is_package, data = self.sources[name]
-            meaning = self.parser.known_meaning(data)
+            path, is_package, key = self.sources[name]
+            meaning = self.parser.known_meaning(key)
             if meaning is None:
                 return None
             found = f"{path}:{is_package}:{meaning}"
