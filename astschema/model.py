@@ -18,7 +18,7 @@ from .diagnostics import Diagnostic, Location
 FORMAT_VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)  # shared through a WeakValueDictionary
 class SQLCall:
     """`target(*args, **kwargs)`: a SQLAlchemy type, schema item or SQL function, static args."""
 
@@ -45,7 +45,7 @@ def sql_call(target: str, args: tuple = (), kwargs: tuple = ()) -> SQLCall:
         return call
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PyEnum:
     """A Python `enum.Enum` class of the scanned tree, by name and members (for `Enum(cls)`)."""
 
@@ -56,7 +56,7 @@ class PyEnum:
         return self.name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EnumValues:
     """`values_callable=lambda e: [m.value for m in e]`: store member values, not names."""
 
@@ -64,7 +64,7 @@ class EnumValues:
         return "<member values>"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ColumnRef:
     """A table's own column inside an expression (functional and DESC indexes), by key."""
 
@@ -78,7 +78,7 @@ def _render(value) -> str:
     return repr(value) if isinstance(value, (str, bytes)) else str(value)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ForeignKey:
     columns: tuple[str, ...]  # keys of the referring columns
     target_table: str  # "table" or "schema.table"
@@ -97,7 +97,7 @@ class ForeignKey:
         return ", ".join(f"{self.target_table}.{c}" for c in self.target_columns)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Column:
     name: str
     key: str
@@ -117,7 +117,7 @@ class Column:
     location: Location | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Constraint:
     kind: str  # "primary_key", "unique", "check" or "foreign_key"
     name: str | None = None
@@ -128,7 +128,7 @@ class Constraint:
     location: Location | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Index:
     name: str | None
     columns: tuple[Any, ...]  # column keys, or SQLCall expressions
@@ -137,7 +137,7 @@ class Index:
     location: Location | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Relationship:
     """An ORM `relationship()`: recorded for the graph of references; it has no DDL."""
 
@@ -146,7 +146,7 @@ class Relationship:
     location: Location | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Table:
     name: str
     database: str
@@ -169,7 +169,7 @@ class Table:
         return next((c for c in self.columns if c.key == key), None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Database:
     name: str
     tables: tuple[Table, ...]
@@ -181,7 +181,7 @@ class Database:
         return next((t for t in self.tables if t.fullname == fullname), None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Schema:
     databases: tuple[Database, ...]
     diagnostics: tuple[Diagnostic, ...] = ()

@@ -20,7 +20,7 @@ COLUMN_FACTORIES = (sqlalchemy.Column, sqlalchemy.orm.mapped_column)
 FOREIGN_KEY_OPTIONS = ("name", "ondelete", "onupdate", "deferrable", "initially", "use_alter", "match")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PendingRef:
     """A column reference to settle later: a string "table.col", or a class attribute.
 
@@ -35,7 +35,7 @@ class PendingRef:
     table: object = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PendingForeignKey:
     columns: tuple[str, ...]
     targets: tuple[PendingRef, ...]
@@ -44,7 +44,7 @@ class PendingForeignKey:
     constraint_name: str | None = None  # for ForeignKeyConstraint
 
 
-@dataclass
+@dataclass(slots=True)
 class ColumnDraft:
     column: Column
     foreign_keys: list[PendingForeignKey]
@@ -98,7 +98,7 @@ def _options(ctx: Context, kwargs: dict, names) -> tuple:
 # -- columns ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Annotation:
     """What a `Mapped[...]` (or SQLModel field) annotation says about a column."""
 

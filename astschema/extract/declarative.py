@@ -30,7 +30,7 @@ COLUMN_WRAPPERS = (sqlalchemy.orm.deferred, sqlalchemy.orm.column_property)
 DECLARED_ATTR = (sqlalchemy.orm.declared_attr, sqlalchemy.ext.declarative.declared_attr)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MetaInfo:
     """The parts of a `MetaData(...)` that change DDL."""
 
@@ -38,7 +38,7 @@ class MetaInfo:
     schema: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BaseInfo:
     style: str  # "declarative", "flask" or "sqlmodel"
     database: str | None  # given by a base factory's argument
@@ -48,7 +48,7 @@ class BaseInfo:
     origin: object = None  # where a base factory was called
 
 
-@dataclass
+@dataclass(slots=True)
 class TableDraft:
     name: str
     schema: str | None
@@ -71,7 +71,7 @@ class TableDraft:
                                    relationships=list(self.relationships), attributes=dict(self.attributes))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Extension:
     """What is added to a table after it is made, maybe from another module: a single-table
     subclass's columns, a module-level `Index(...)`. Tables are named by their location."""
@@ -84,7 +84,7 @@ class Extension:
     attributes: tuple = ()  # (attribute, column key) pairs
 
 
-@dataclass
+@dataclass(slots=True)
 class Mapping:
     """What astschema knows of one class: its base, and the table its columns go to."""
 
