@@ -348,3 +348,28 @@ def test_clean_leaves_a_directory_that_is_not_a_cache_alone(tmp_path):
     result = run_cli("clean", "--cache-dir", other, cwd=tmp_path)
     assert result.returncode == 2 and "not astschema's cache" in result.stderr
     assert (other / "keep.txt").read_text() == "mine"
+
+
+def test_a_file_changed_after_its_entry_went_is_reported_not_mixed(tmp_path, counted):
+    """A module keeps its key, not its bytes: if its cache entry goes meanwhile (another
+    process cleaned the cache), the file is read again, and used only if it is the same."""
+    from astschema.config import Config
+    from astschema.resolve import Project
+
+    app, store = tree(tmp_path), tmp_path / "cache"
+    shop = app / "shop" / "db_models.py"
+    for changed in (False, True):
+        project = Project([app], Config(), cache.Parser(store))
+        project.register(shop, "shop.db_models", False, shop.read_bytes())
+        shutil.rmtree(store)
+        if changed:
+            shop.write_text(MODEL.replace("String(40)", "String(80)"))
+        counted.clear()
+        summary = project.summary("shop.db_models")
+        if changed:
+            assert summary is None and counted == []
+            assert [(d.code, d.message, d.location.line) for d in project.diagnostics] == [
+                ("AS100", "file changed while it was scanned; scan again", 1)]
+        else:
+            assert counted == ["db_models.py"] and [c.name for c in summary.classes] == ["Item"]
+            assert project.diagnostics == []
