@@ -136,14 +136,15 @@ def extract_module(project: Project, module: str) -> Unit:
 
 
 def assemble(project: Project, units: list[Unit]) -> tuple[list[model.Database], list[Diagnostic]]:
-    """Every module's tables and what the others add to them, as databases."""
+    """Every module's tables and what the others add to them, as databases. The units'
+    drafts are added to in place: a unit is assembled once (kept ones were stored before)."""
     ctx = Context(project)
     position = {unit.module: n for n, unit in enumerate(units)}
     tables, core_tables = [], {}
     for unit in units:
-        tables += [table.copy() for table in unit.tables]
+        tables += unit.tables
         for table in unit.core_tables:  # a Table() imported elsewhere is the same table
-            core_tables[table.loc] = table.copy()
+            core_tables[table.loc] = table
         for origin in unit.origins:
             ctx.origins.setdefault(*origin)
     drafts = [*tables, *core_tables.values()]

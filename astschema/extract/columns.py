@@ -47,7 +47,7 @@ class PendingForeignKey:
 @dataclass(slots=True)
 class ColumnDraft:
     column: Column
-    foreign_keys: list[PendingForeignKey]
+    foreign_keys: tuple[PendingForeignKey, ...]  # most columns have none: one shared empty tuple
     type_from_foreign_key: bool = False
     nullable_given: bool = False  # an explicit nullable= survives a PrimaryKeyConstraint
     sort_order: int = 0  # mapped_column(sort_order=...): a stable sort of the table's columns
@@ -277,7 +277,7 @@ def column(
             attribute=attribute,
             location=loc,
         ),
-        foreign_keys,
+        tuple(foreign_keys),
         type_from_foreign_key=type_value is None and bool(foreign_keys),
         nullable_given="nullable" in flags,
         sort_order=flags.get("sort_order", 0) if isinstance(flags.get("sort_order", 0), int) else 0,

@@ -220,7 +220,7 @@ def settled(declarative: Declarative, draft):
     def key(fk: PendingForeignKey) -> PendingForeignKey:
         return dataclasses.replace(fk, targets=tuple(map(settle, fk.targets)))
 
-    columns = [dataclasses.replace(c, foreign_keys=list(map(key, c.foreign_keys))) if c.foreign_keys else c
+    columns = [dataclasses.replace(c, foreign_keys=tuple(map(key, c.foreign_keys))) if c.foreign_keys else c
                for c in draft.columns]
     items = [key(i) if isinstance(i, PendingForeignKey) else i for i in draft.items]
     return dataclasses.replace(draft, columns=type(draft.columns)(columns), items=type(draft.items)(items))
@@ -263,10 +263,11 @@ def finalize(ctx: Context, drafts: list[TableDraft], by_loc: dict) -> list[model
             **options,
         )
 
-    settled = {
+    settled = {  # by column draft, of those with keys only: a scan may have 100,000 columns
         id(column): [fk for fk in (settle(p, draft) for p in column.foreign_keys) if fk is not None]
         for draft in drafts
         for column in draft.columns
+        if column.foreign_keys
     }
 
     def type_through(fk: model.ForeignKey, database: str, seen: frozenset):
@@ -277,7 +278,7 @@ def finalize(ctx: Context, drafts: list[TableDraft], by_loc: dict) -> list[model
                 continue
             if not column.type_from_foreign_key:
                 return column.column.type
-            if id(column) in seen or not settled[id(column)]:
+            if id(column) in seen or not settled.get(id(column)):
                 return None
             return type_through(settled[id(column)][0], target.database, seen | {id(column)})
         return None
@@ -286,7 +287,7 @@ def finalize(ctx: Context, drafts: list[TableDraft], by_loc: dict) -> list[model
     for draft in drafts:
         columns = []
         for column_draft in draft.columns:
-            foreign_keys = tuple(settled[id(column_draft)])
+            foreign_keys = tuple(settled.get(id(column_draft), ()))
             changes = {"foreign_keys": foreign_keys}
             if column_draft.type_from_foreign_key and foreign_keys:
                 changes["type"] = type_through(foreign_keys[0], draft.database, frozenset({id(column_draft)}))
