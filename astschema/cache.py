@@ -334,7 +334,7 @@ def settled():
 class _InProcess:
     """The pool's interface, run here: for small jobs, one core, or a daemon process."""
 
-    def map(self, function, *iterables):
+    def map(self, function, *iterables, chunk=None):
         return list(map(function, *iterables))
 
 
@@ -375,10 +375,11 @@ class _Chunked:
     def __init__(self, executor, workers: int, call):
         self.executor, self.workers, self.call = executor, workers, call
 
-    def map(self, function, *iterables):
-        """The results in order, as they arrive (consume them inside the `with`)."""
+    def map(self, function, *iterables, chunk=None):
+        """The results in order, as they arrive (consume them inside the `with`); `chunk`
+        items are sent at a time (default: a few chunks per worker)."""
         items = list(zip(*iterables, strict=True))
-        chunk = max(1, len(items) // (self.workers * 4))
+        chunk = chunk or max(1, len(items) // (self.workers * 4))
         return self.executor.map(self.call, [function] * len(items), items, chunksize=chunk)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -198,18 +199,37 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
     done = {name: found for name, key in keys.items() if (found := _load(directory, key)) is not None}
     work = [(d.name, n, *piece) for d in databases if d.name not in done for n, piece in enumerate(pieces(d))]
     work.sort(key=lambda job: -len(job[2].tables))  # largest first
+    # sent to the workers in batches of about a piece's size: a batch is pickled whole, so
+    # a share of the work per batch would put a share of a large model in flight at once
+    batches, size = [], PIECE_TABLES
+    for job in work:
+        if size >= PIECE_TABLES:
+            batches.append([])
+            size = 0
+        batches[-1].append(job)
+        size += len(job[2].tables)
+    left = Counter(name for name, *_ in work)
     made: dict[str, list] = {}
     # workers start fresh (not forked from this process and its whole scan) and are sent their
     # pieces: each holds only what it compiles
     with pool(sum(len(job[2].tables) for job in work), PARALLEL_FROM_TABLES, jobs, fresh=True) as workers:
-        results = workers.map(compile_piece, [j[2] for j in work], [j[3] for j in work], [dialects] * len(work))
-        for (name, n, *_), result in zip(work, results, strict=True):
-            made.setdefault(name, []).append((n, result))
-    for name, parts in made.items():
-        done[name] = _joined([t for _, tables in sorted(parts, key=lambda part: part[0]) for t in tables], dialects)
-        if directory is not None:
-            _save(directory, keys[name], done[name])
+        results = workers.map(compile_pieces, [[job[2:] for job in batch] for batch in batches],
+                              [dialects] * len(batches), chunk=1)
+        for batch, compiled in zip(batches, results, strict=True):
+            for (name, n, *_), tables in zip(batch, compiled, strict=True):
+                made.setdefault(name, []).append((n, tables))
+                left[name] -= 1
+                if not left[name]:  # joined as soon as whole, so that pieces are not all held
+                    parts = sorted(made.pop(name), key=lambda part: part[0])
+                    done[name] = _joined([t for _, tables in parts for t in tables], dialects)
+                    if directory is not None:
+                        _save(directory, keys[name], done[name])
     return done
+
+
+def compile_pieces(pieces, dialects) -> list[list[_CompiledTable]]:
+    """`compile_piece` of each (model, names) piece of a batch."""
+    return [compile_piece(database, names, dialects) for database, names in pieces]
 
 
 def _key(database, dialects) -> str:
@@ -217,18 +237,23 @@ def _key(database, dialects) -> str:
     Pickled without its memo, so that objects shared in one model and equal copies in another
     (a model extracted now, or decoded from kept units) pickle alike."""
     import hashlib
-    import io
     import pickle
 
     from .store import identity
 
     digest = hashlib.blake2b(f"{identity()}\0{dialects}\0".encode(), digest_size=16)
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=5)
+    # hashed as it is written, in frames: a database of 30,000 tables pickles to some 100 MB
+    pickler = pickle.Pickler(_Hashing(digest), protocol=5)
     pickler.fast = True  # no memo (documented as deprecated, and still supported)
     pickler.dump(database)
-    digest.update(buffer.getvalue())
     return digest.hexdigest()
+
+
+class _Hashing:
+    """A file-like object that hashes what is written to it."""
+
+    def __init__(self, digest):
+        self.write = digest.update
 
 
 def _load(directory, key: str) -> Compiled | None:
