@@ -202,12 +202,12 @@ class Parser:
         self._parsed.clear()
         self._unstored.clear()
 
-    def meanings(self, files: list[tuple[bytes, str]], parse: bool) -> dict[str, str]:
-        """The `meaning` of each (bytes, path) file whose meaning is known, by path, for a
-        run key; with `parse`, files not met before are parsed to know it."""
+    def meanings(self, files: list[tuple[bytes, str]]) -> dict[str, str]:
+        """The `meaning` of each (bytes, path) file whose summary has a JSON form, by path,
+        for a run key (files not met before are parsed to know it)."""
         found = {}
         for data, path in files:
-            meaning = self.meaning(data, path) if parse else self._meanings.get(store.entry_key(data))
+            meaning = self.meaning(data, path)
             if meaning is not None:
                 found[path] = store.summarized(meaning)
         return found

@@ -214,39 +214,57 @@ def _stored(args, config, cache) -> int:
     import dataclasses
     import io
     import os
+    import shutil
+    import tempfile
 
-    from .discover import inputs
-    from .store import load_run, meanings, run_key, store_run
+    from .store import load_run, run_key, store_run, summarized
 
     invocation = json.dumps([os.getcwd(), sorted((k, repr(v)) for k, v in vars(args).items()),
                              repr(dataclasses.asdict(config)), config.source])
+    found, unknown, parser = _meanings(args, config, cache)
+    key = run_key(invocation, found)
+    stored = load_run(cache, key)
+    if stored is not None:
+        sys.stdout.write(stored["stdout"])
+        sys.stderr.write(stored["stderr"])
+        return stored["exit_code"]
+    parser = parser or _parser(cache, config)
+    # the output goes to a file, not to memory: a DDL of 100,000 tables is some 60 MB of text
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as out:
+        err = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = _execute(args, config, cache, parser)
+        if code in (0, 1):
+            store_run(cache, key, out, err.getvalue(), code)
+            # support modules this scan parsed first have a known meaning now, so the next run
+            # keys them by it: stored under that key too
+            later = {**found, **{path: summarized(meaning) for known, path in unknown
+                                 if (meaning := parser.known_meaning(known)) is not None}}
+            if later != found:
+                store_run(cache, run_key(invocation, later), out, err.getvalue(), code)
+        out.seek(0)
+        shutil.copyfileobj(out, sys.stdout)
+    sys.stderr.write(err.getvalue())
+    return code
+
+
+def _meanings(args, config, cache):
+    """What each input file means to a scan, by path (see `store.meanings`): new or edited
+    model files are parsed for it, on every core, for the key and the scan. Also (key, path)
+    of the files whose meaning was not known before, and the parser, if one was needed."""
+    from .discover import inputs
+    from .store import entry_key, meanings
+
     # Files are keyed by what they mean to a scan (their summary), so an edit that leaves
     # the summary as it was (a comment, a touch) still finds the stored result.
     found, unknown = meanings(cache, *inputs(args.paths, config), config.max_bytes)
     parser = None
     models = [(data, path) for data, path, model in unknown if model]
-    if models:  # new or edited model files: parsed now, on every core, for the key and the scan
+    if models:
         parser = _parser(cache, config)
         parser.parse_ahead(models)
-        found.update(parser.meanings(models, parse=True))
-    key = run_key(invocation, found)
-    stored = load_run(cache, key)
-    if stored is None:
-        parser = parser or _parser(cache, config)
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = _execute(args, config, cache, parser)
-        stored = {"stdout": out.getvalue(), "stderr": err.getvalue(), "exit_code": code}
-        if code in (0, 1):
-            store_run(cache, key, **stored)
-            # support modules this scan parsed first have a known meaning now, so the next run
-            # keys them by it: stored under that key too
-            later = {**found, **parser.meanings([(data, path) for data, path, _ in unknown], parse=False)}
-            if later != found:
-                store_run(cache, run_key(invocation, later), **stored)
-    sys.stdout.write(stored["stdout"])
-    sys.stderr.write(stored["stderr"])
-    return stored["exit_code"]
+        found.update(parser.meanings(models))
+    return found, [(entry_key(data), path) for data, path, _ in unknown], parser  # bytes not kept
 
 
 def _clean(directory: Path) -> int:

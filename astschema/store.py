@@ -56,12 +56,13 @@ def remove(directory: Path) -> tuple[int, int] | None:
     return len(files), size
 
 
-def write(target: Path, text: str) -> None:
-    """Write through a temporary file renamed into place: readers see all of it or none."""
+def write(target: Path, text) -> None:
+    """Write text (a string, or an iterable of strings) through a temporary file renamed into
+    place: readers see all of it or none."""
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:  # as given, on every OS
+            out.write(text) if isinstance(text, str) else out.writelines(text)
         os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)
@@ -144,25 +145,46 @@ def run_key(invocation: str, inputs: dict[str, str]) -> str:
 
 def load_run(directory: Path, key: str) -> dict | None:
     """A stored result (stdout, stderr, exit code), or None unless whole and matching."""
+    runs = directory / "runs"
     try:
-        document = json.loads((directory / "runs" / f"{key}.json").read_bytes())
-        if document.get("key") == key and isinstance(document.get("stdout"), str) \
-                and isinstance(document.get("stderr"), str) and document.get("exit_code") in (0, 1):
-            return document
+        document = json.loads((runs / f"{key}.json").read_bytes())
+        if document.get("key") == key and isinstance(document.get("stderr"), str) \
+                and document.get("exit_code") in (0, 1):
+            data = (runs / f"{key}.out").read_bytes()
+            if document.get("stdout") == _digest(data):
+                document["stdout"] = data.decode("utf-8")
+                return document
     except (OSError, ValueError, AttributeError):
         pass
     return None
 
 
-def store_run(directory: Path, key: str, stdout: str, stderr: str, exit_code: int) -> None:
+def store_run(directory: Path, key: str, stdout, stderr: str, exit_code: int) -> None:
+    """Store a result; `stdout` is a text file (read from its start), as large as a DDL of
+    100,000 tables: copied in chunks, never held whole. Its text goes beside the result, which
+    records its digest and is written last: a result found is whole."""
     runs = directory / "runs"
+    digest = hashlib.blake2b(digest_size=16)
+
+    def chunks():
+        stdout.seek(0)
+        while chunk := stdout.read(1 << 20):
+            digest.update(chunk.encode("utf-8"))
+            yield chunk
+
     try:
         prepare(directory)
         runs.mkdir(exist_ok=True)
-        write(runs / f"{key}.json", json.dumps({"key": key, "stdout": stdout, "stderr": stderr,
+        write(runs / f"{key}.out", chunks())
+        write(runs / f"{key}.json", json.dumps({"key": key, "stdout": digest.hexdigest(), "stderr": stderr,
                                                    "exit_code": exit_code}))
         stored = sorted(runs.glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
         for old in stored[:-RUNS_KEPT]:
             old.unlink(missing_ok=True)
+            old.with_suffix(".out").unlink(missing_ok=True)
     except OSError:
         pass
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -221,6 +221,30 @@ def test_a_stored_result_is_replayed_only_while_its_inputs_are_unchanged(tmp_pat
     assert "orders" in run_cli("summary", app, "--cache-dir", store, cwd=tmp_path).stdout
 
 
+@pytest.mark.parametrize("damage", ["truncated", "changed", "missing"])
+def test_a_stored_result_whose_output_is_damaged_is_not_replayed(tmp_path, damage):
+    """A result's output is kept beside it (never held whole in memory): replayed only if
+    it is what was stored, else the command runs again."""
+    app, store = tree(tmp_path), tmp_path / "cache"
+
+    def ddl():
+        result = run_cli("ddl", app, "--cache-dir", store, cwd=tmp_path)
+        assert result.returncode in (0, 1), result.stderr
+        return result.stdout
+
+    expected = ddl()
+    assert "CREATE TABLE items" in expected
+    (output,) = (store / "runs").glob("*.out")
+    assert output.read_text(encoding="utf-8") == expected
+    text = expected.replace("items", "stolen")
+    if damage == "missing":
+        output.unlink()
+    else:
+        output.write_text(text[: len(text) // 2] if damage == "truncated" else text, encoding="utf-8")
+    assert ddl() == expected
+    assert output.read_text(encoding="utf-8") == expected  # and stored again
+
+
 def test_an_unchanged_database_is_not_compiled_again(tmp_path, monkeypatch):
     from astschema import ddl
 
