@@ -319,8 +319,8 @@ def _after_scan(schema, args, config) -> int:
         output = {"ddl": _ddl, "dump": _dump, "summary": _summary}[args.command](schema, args, findings)
         if output is None:
             return 2
-        text, extra = output
-        sys.stdout.write(text)
+        lines, extra = output
+        sys.stdout.writelines(lines)  # written as made: a large tree's DDL is never joined
         findings = findings + extra
         if not args.quiet:
             for finding in findings:
@@ -432,19 +432,21 @@ def _ddl(schema, args, findings):
         compiled = schema.compiled(name, args.dialect)
         ddl, refused = compiled.statements[args.dialect], compiled.refusals[args.dialect]
         # names come from scanned source: escaped, so a newline cannot end the SQL comment
-        lines.append(f"-- database: {escape(name)}")
-        lines += [f"-- left out: {escape(key)}" for key in left_out_keys(schema, name)]
-        lines += [f"{escape(statement, keep=LAYOUT)};" for statement in ddl]
-        lines.append("")
+        lines.append(f"-- database: {escape(name)}\n")
+        lines += [f"-- left out: {escape(key)}\n" for key in left_out_keys(schema, name)]
+        lines += [f"{escape(statement, keep=LAYOUT)};\n" for statement in ddl]
+        lines.append("\n")
         for table, reason in refused:
             location = schema.database(name).table(table).location
             problems.append(Diagnostic("AS207", f"table {table} left out of {args.dialect} DDL: {reason}", location))
+    if lines:
+        lines[-1] = ""  # no blank line after the last database
     known = {(f.code, f.location) for f in findings}
-    return "\n".join(lines), [p for p in problems if (p.code, p.location) not in known]
+    return lines, [p for p in problems if (p.code, p.location) not in known]
 
 
 def _dump(schema, args, findings):
-    return json.dumps(schema.to_json(findings), indent=2) + "\n", []
+    return [json.dumps(schema.to_json(findings), indent=2), "\n"], []
 
 
 def _summary(schema, args, findings):
@@ -455,4 +457,4 @@ def _summary(schema, args, findings):
         modules = ", ".join(m.removesuffix(".db_models") for m in database.modules)
         lines.append(escape(f"{database.name}: {len(database.tables)} tables from modules: {modules}"))
     lines.append(escape(f"{len(schema.databases)} databases: {', '.join(d.name for d in schema.databases)}"))
-    return "\n".join(lines) + "\n", []
+    return ["\n".join(lines), "\n"], []
