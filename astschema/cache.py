@@ -166,7 +166,7 @@ class Parser:
         if key in self._parsed or key in self._unstored:
             return key
         if self.directory is not None and key not in self._meanings:
-            meaning = store.stored_meaning(self.directory, key)  # written after its entry
+            meaning = store.stored_meaning(self.directory, key)  # written after its entry, so that was whole
             if meaning is not None and store.entry_path(self.directory, key).is_file():
                 self._meanings[key] = meaning
         if key not in self._meanings:

@@ -109,8 +109,9 @@ class Project:
                 data, problem = read(Path(path), self.config.max_bytes)
                 if problem is None and store.entry_key(data) != key:
                     problem = Diagnostic("AS100", "file changed while it was scanned; scan again", Location(path, 1, 1))
-                if problem is not None:
+                if problem is not None:  # and the module is what it now is to every later read
                     self.sources[name], self._problems[name] = None, problem
+                    self._fingerprints.pop(name, None)
                     self.diagnostics.append(problem)
                     return None
                 summary = self.parser.summary(key, path, name, is_package, data)

@@ -62,7 +62,10 @@ def write(target: Path, text) -> None:
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:  # as given, on every OS
-            out.write(text) if isinstance(text, str) else out.writelines(text)
+            if isinstance(text, str):
+                out.write(text)
+            else:
+                out.writelines(text)
         os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)

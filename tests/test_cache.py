@@ -385,6 +385,7 @@ def test_a_file_changed_after_its_entry_went_is_reported_not_mixed(tmp_path, cou
     for changed in (False, True):
         project = Project([app], Config(), cache.Parser(store))
         project.register(shop, "shop.db_models", False, shop.read_bytes())
+        before = project.fingerprint("shop.db_models")
         shutil.rmtree(store)
         if changed:
             shop.write_text(MODEL.replace("String(40)", "String(80)"))
@@ -394,6 +395,8 @@ def test_a_file_changed_after_its_entry_went_is_reported_not_mixed(tmp_path, cou
             assert summary is None and counted == []
             assert [(d.code, d.message, d.location.line) for d in project.diagnostics] == [
                 ("AS100", "file changed while it was scanned; scan again", 1)]
+            # what a unit that read it keeps: the problem, not the file as it was
+            assert project.fingerprint("shop.db_models") == "problem:file changed while it was scanned; scan again"
         else:
             assert counted == ["db_models.py"] and [c.name for c in summary.classes] == ["Item"]
-            assert project.diagnostics == []
+            assert project.diagnostics == [] and project.fingerprint("shop.db_models") == before
