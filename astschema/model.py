@@ -8,6 +8,7 @@ SQLAlchemy callable and static arguments, which `build` replays on the real libr
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakValueDictionary
@@ -18,6 +19,16 @@ from .diagnostics import Diagnostic, Location
 FORMAT_VERSION = 1
 
 
+def _pickled_by_fields(cls):
+    """Pickle as the class called with its fields' values. A slots dataclass pickles through
+    Python-level `__getstate__` and `__setstate__`, and compile keys and compiling workers
+    pickle every column of every database."""
+    values = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))
+    cls.__reduce__ = lambda self: (cls, values(self))
+    return cls
+
+
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True, weakref_slot=True)  # shared through a WeakValueDictionary
 class SQLCall:
     """`target(*args, **kwargs)`: a SQLAlchemy type, schema item or SQL function, static args."""
@@ -45,6 +56,7 @@ def sql_call(target: str, args: tuple = (), kwargs: tuple = ()) -> SQLCall:
         return call
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class PyEnum:
     """A Python `enum.Enum` class of the scanned tree, by name and members (for `Enum(cls)`)."""
@@ -78,6 +90,7 @@ def _render(value) -> str:
     return repr(value) if isinstance(value, (str, bytes)) else str(value)
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ForeignKey:
     columns: tuple[str, ...]  # keys of the referring columns
@@ -97,6 +110,7 @@ class ForeignKey:
         return ", ".join(f"{self.target_table}.{c}" for c in self.target_columns)
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Column:
     name: str
@@ -117,6 +131,7 @@ class Column:
     location: Location | None = None
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Constraint:
     kind: str  # "primary_key", "unique", "check" or "foreign_key"
@@ -128,6 +143,7 @@ class Constraint:
     location: Location | None = None
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Index:
     name: str | None
@@ -137,6 +153,7 @@ class Index:
     location: Location | None = None
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Relationship:
     """An ORM `relationship()`: recorded for the graph of references; it has no DDL."""
@@ -146,6 +163,7 @@ class Relationship:
     location: Location | None = None
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Table:
     name: str
@@ -169,6 +187,7 @@ class Table:
         return next((c for c in self.columns if c.key == key), None)
 
 
+@_pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Database:
     name: str
