@@ -166,8 +166,9 @@ class Parser:
         if key in self._parsed or key in self._unstored:
             return key
         if self.directory is not None and key not in self._meanings:
-            meaning = store.stored_meaning(self.directory, key)  # written after its entry, so that was whole
-            if meaning is not None and store.entry_path(self.directory, key).is_file():
+            # written after its entry; an entry spoilt or gone since is parsed again when read
+            meaning = store.stored_meaning(self.directory, key)
+            if meaning is not None:
                 self._meanings[key] = meaning
         if key not in self._meanings:
             self._store(key, parse.parse_source(data, path, "", False))
