@@ -163,16 +163,20 @@ class Parser:
         unless parsed before, here or in the cache), and return the key: a large tree's
         bytes need not stay in memory."""
         key = store.entry_key(data)
-        if key in self._parsed or key in self._unstored:
-            return key
-        if self.directory is not None and key not in self._meanings:
-            # written after its entry; an entry spoilt or gone since is parsed again when read
-            meaning = store.stored_meaning(self.directory, key)
-            if meaning is not None:
-                self._meanings[key] = meaning
-        if key not in self._meanings:
+        if not self._known(key):
             self._store(key, parse.parse_source(data, path, "", False))
         return key
+
+    def _known(self, key: str) -> bool:
+        """Whether the summary of `key` is had without parsing: in memory, or in the cache (by
+        its meaning, written after its entry; an entry spoilt or gone since is parsed again
+        when read)."""
+        if key in self._parsed or key in self._unstored or key in self._meanings:
+            return True
+        meaning = store.stored_meaning(self.directory, key) if self.directory is not None else None
+        if meaning is not None:
+            self._meanings[key] = meaning
+        return meaning is not None
 
     def summary(self, key: str, path: str, module: str, is_package: bool,
                 data: bytes | None = None) -> parse.ModuleSummary | None:
@@ -214,19 +218,19 @@ class Parser:
         return found
 
     def parse_ahead(self, jobs: list[tuple[bytes, str]]) -> None:
-        """Parse, on every core, the (data, path) files the cache does not hold, so that
-        `summary` finds them ready."""
+        """Parse, on every core, the (data, path) files not known yet, so that `hold` finds
+        them ready."""
         todo = {}
         for data, path in jobs:
             key = store.entry_key(data)
-            if key not in todo and not (self.directory and store.entry_path(self.directory, key).is_file()):
+            if key not in todo and not self._known(key):
                 todo[key] = (data, path)
         if workers_for(len(todo), PARALLEL_FROM, self.jobs) < 2:
             return  # parsed here, one by one, as they are asked for
         keys = list(todo)
         with pool(len(keys), PARALLEL_FROM, self.jobs) as workers:
-            # entries come back as the JSON text written to the cache: a pickle of the summary
-            # would cost the workers more than it saves here
+            # an entry the cache did not take comes back as its JSON text: a pickle of the
+            # summary would cost the workers more than it saves here
             entries = workers.map(_parse_job, [self.directory] * len(keys), keys,
                                   [todo[k][0] for k in keys], [todo[k][1] for k in keys])
             for key, parsed in zip(keys, entries, strict=True):
