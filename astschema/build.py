@@ -157,7 +157,7 @@ def build_schemas(schema: model.Schema) -> sa.MetaData:
     for database in schema.databases:
 
         def target(fk: model.ForeignKey, source=database.name) -> str | None:
-            owner = home(homes, fk.target_table, source)
+            owner = home(homes.get(fk.target_table, ()), source)
             if owner is None or not set(fk.target_columns) <= columns[(owner, fk.target_table)]:
                 return None
             return f"{owner}.{fk.target_table}"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
+import tempfile
 import warnings
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -81,13 +84,49 @@ def statements(metadata: sa.MetaData, dialect_name: str) -> tuple[list[str], lis
     return _in_order([(t.fullname, _table_statements(t, compiled)) for t in ordered_tables(metadata)])
 
 
+class Spool:
+    """JSON values kept in a temporary file, not in memory, each read back when asked for:
+    the DDL of 100,000 tables in two dialects is some 200 MB of strings, and is printed (or
+    created) a database at a time."""
+
+    def __init__(self):
+        self._file = tempfile.TemporaryFile()
+
+    def put(self, value) -> tuple[int, int]:
+        data = json.dumps(value).encode()
+        self._file.seek(0, 2)
+        place = (self._file.tell(), len(data))
+        self._file.write(data)
+        return place
+
+    def get(self, place: tuple[int, int]):
+        self._file.seek(place[0])
+        return json.loads(self._file.read(place[1]))
+
+
+class Statements(Mapping):
+    """A database's statements per dialect (a tuple each, in foreign-key order), spooled."""
+
+    def __init__(self, statements: dict[str, list[str]], spool: Spool):
+        self._spool, self._places = spool, {name: spool.put(ddl) for name, ddl in statements.items()}
+
+    def __getitem__(self, dialect: str) -> tuple[str, ...]:
+        return tuple(self._spool.get(self._places[dialect]))
+
+    def __iter__(self):
+        return iter(self._places)
+
+    def __len__(self) -> int:
+        return len(self._places)
+
+
 @dataclass(frozen=True)
 class Compiled:
     """What SQLAlchemy makes of one database: plain data, so that worker processes can
     build and compile databases side by side and send only this back."""
 
     problems: tuple[tuple[str, Location | None], ...]  # tables SQLAlchemy refused to build
-    statements: dict[str, tuple[str, ...]]  # per dialect, in foreign-key order
+    statements: Statements  # per dialect, in foreign-key order
     refusals: dict[str, tuple[tuple[str, str], ...]]  # per dialect: (table, reason) left out
     names: dict[str, tuple[tuple[str, Location | None], ...]]  # per table: index and constraint names
 
@@ -176,13 +215,13 @@ def _creation_order(tables: list[_CompiledTable]) -> list[_CompiledTable]:
     return [built[name] for name in order]
 
 
-def _joined(tables: list[_CompiledTable], dialects) -> Compiled:
+def _joined(tables: list[_CompiledTable], dialects, spool: Spool) -> Compiled:
     """A database's `Compiled` from its tables (in model order), however they were pieced."""
     order = _creation_order(tables)
     made = {name: _in_order([(t.name, t.statements[name]) for t in order]) for name in dialects}
     return Compiled(
         problems=tuple(p for t in tables for p in t.problems),
-        statements={name: tuple(ddl) for name, (ddl, _) in made.items()},
+        statements=Statements({name: ddl for name, (ddl, _) in made.items()}, spool),
         refusals={name: tuple(refused) for name, (_, refused) in made.items()},
         names={t.name: t.names for t in tables},
     )
@@ -195,8 +234,9 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
     from .cache import pool
 
     dialects = tuple(sorted(dialects))
+    spool = Spool()
     keys = {d.name: _key(d, dialects) for d in databases} if directory is not None else {}
-    done = {name: found for name, key in keys.items() if (found := _load(directory, key)) is not None}
+    done = {name: found for name, key in keys.items() if (found := _load(directory, key, spool)) is not None}
     work = [(d.name, n, *piece) for d in databases if d.name not in done for n, piece in enumerate(pieces(d))]
     work.sort(key=lambda job: -len(job[2].tables))  # largest first
     # sent to the workers in batches of about a piece's size: a batch is pickled whole, so
@@ -221,7 +261,7 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
                 left[name] -= 1
                 if not left[name]:  # joined as soon as whole, so that pieces are not all held
                     parts = sorted(made.pop(name), key=lambda part: part[0])
-                    done[name] = _joined([t for _, tables in parts for t in tables], dialects)
+                    done[name] = _joined([t for _, tables in parts for t in tables], dialects, spool)
                     if directory is not None:
                         _save(directory, keys[name], done[name])
     return done
@@ -256,9 +296,7 @@ class _Hashing:
         self.write = digest.update
 
 
-def _load(directory, key: str) -> Compiled | None:
-    import json
-
+def _load(directory, key: str, spool: Spool) -> Compiled | None:
     def where(value):
         return None if value is None else Location(*value)
 
@@ -268,7 +306,7 @@ def _load(directory, key: str) -> Compiled | None:
             return None
         return Compiled(
             problems=tuple((message, where(at)) for message, at in document["problems"]),
-            statements={d: tuple(ddl) for d, ddl in document["statements"].items()},
+            statements=Statements({d: list(ddl) for d, ddl in document["statements"].items()}, spool),
             refusals={d: tuple((t, r) for t, r in refused) for d, refused in document["refusals"].items()},
             names={t: tuple((n, where(at)) for n, at in names) for t, names in document["names"].items()},
         )
@@ -277,8 +315,6 @@ def _load(directory, key: str) -> Compiled | None:
 
 
 def _save(directory, key: str, compiled: Compiled) -> None:
-    import json
-
     from .store import prepare, write
 
     def where(location):
@@ -290,7 +326,7 @@ def _save(directory, key: str, compiled: Compiled) -> None:
         write(directory / "databases" / f"{key}.json", json.dumps({
             "key": key,
             "problems": [[message, where(at)] for message, at in compiled.problems],
-            "statements": compiled.statements,
+            "statements": dict(compiled.statements),
             "refusals": compiled.refusals,
             "names": {t: [[n, where(at)] for n, at in names] for t, names in compiled.names.items()},
         }))

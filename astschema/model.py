@@ -226,6 +226,15 @@ class Schema:
         return self._cache["graph"]
 
     @property
+    def keys(self) -> list:
+        """Every foreign key with the table it points at (`graph.Key`), in model order."""
+        if "keys" not in self._cache:
+            from .graph import resolve_keys
+
+            self._cache["keys"] = resolve_keys(self)
+        return self._cache["keys"]
+
+    @property
     def homes(self) -> dict[str, str]:
         """The database of each table by full name (of a name in several, the last)."""
         if "homes" not in self._cache:

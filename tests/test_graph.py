@@ -57,3 +57,30 @@ def test_creation_order_and_database_order():
             assert order.index(t[1]) < order.index(s[1])
     databases = database_graph(graph)
     assert list(nx.topological_sort(nx.DiGraph(databases).reverse())) == ["framework", "semantic_core", "vector_operations"]
+
+
+def test_keys_point_into_their_own_database_first(tmp_path):
+    """A key names a table, not a database: it points into its own database when that has
+    the table, else into the first database (by name) that has it; an unknown one into none.
+    The rules read these keys and the graph has one edge per key with a target."""
+    header = "from sqlalchemy import Column, ForeignKey, Integer\nfrom sqlalchemy.orm import declarative_base\n"
+
+    def module(database, body):
+        return f'{header}DATABASE_NAME = "{database}"\nBase = declarative_base()\n{body}'
+
+    def table(name, *targets):
+        keys = "".join(f'    {t}_id = Column(Integer, ForeignKey("{t}.id"))\n' for t in targets)
+        return f'class {name.title()}(Base):\n    __tablename__ = "{name}"\n    id = Column(Integer, primary_key=True)\n{keys}'
+
+    files = {"a": table("t"), "b": table("t") + table("u", "t"), "c": table("v", "t", "nowhere")}
+    for database, body in files.items():
+        (tmp_path / database).mkdir()
+        (tmp_path / database / "db_models.py").write_text(module(database, body))
+    schema = astschema.scan([tmp_path])
+    found = {(k.database, k.table.name, k.foreign_key.target_table): (k.target_database, k.cross_database)
+             for k in schema.keys}
+    assert found == {("b", "u", "t"): ("b", False), ("c", "v", "t"): ("a", True),
+                     ("c", "v", "nowhere"): (None, False)}
+    assert next(k for k in schema.keys if k.database == "c" and k.target).target is schema.database("a").table("t")
+    edges = {(s, t) for s, t in schema.graph.edges()}
+    assert edges == {(("b", "u"), ("b", "t")), (("c", "v"), ("a", "t"))}

@@ -2,7 +2,8 @@
 
 A rule has a stable `code`, a `name`, a `severity`, and `VALID` / `INVALID` examples that the
 test suite scans and checks: each INVALID example lists the (path, line, col) its findings must
-have. `check` reads the model and the graph through a `CheckContext`; it never re-parses.
+have. `check` reads the model and its resolved foreign keys through a `CheckContext`; it never
+re-parses.
 Rules whose findings are made while scanning (a file that cannot be parsed, a type that cannot
 be followed) are `ScanRule`s: they document and select what the scan reported.
 """
@@ -66,8 +67,9 @@ class CheckContext:
     config: object  # config.Config
 
     @property
-    def graph(self):
-        return self.schema.graph
+    def keys(self):
+        """`graph.Key`s: rules need not build the graph of every table."""
+        return self.schema.keys
 
     def allowed_across(self, source: str, target: str) -> bool:
         return [source, target] in [list(p) for p in self.config.allow_cross_database]

@@ -1,21 +1,14 @@
 """Rules over foreign keys and the graph they make."""
 
+from collections import defaultdict
+
 import networkx as nx
 
 from ..diagnostics import Severity
-from ..graph import foreign_keys
 from .base import Invalid, Rule, Valid
 from .tables import _model
 
 PARENT = 'class P(Base):\n    __tablename__ = "p"\n    id = Column(Integer, primary_key=True)\n    code = Column(String(8))\n'
-
-
-def _keys(schema):
-    """(database, table, key) for every foreign key of every table."""
-    for database in schema.databases:
-        for table in database.tables:
-            for fk in foreign_keys(table):
-                yield database, table, fk
 
 
 def _origin(table, fk) -> str:
@@ -44,12 +37,11 @@ class CrossDatabaseForeignKey(Rule):
     INVALID = (Invalid(_FILES, (("b/db_models.py", 8, 28),)),)
 
     def check(self, context):
-        for source, target, data in context.graph.edges(data=True):
-            if data["cross_database"] and not context.allowed_across(source[0], target[0]):
-                table = context.graph.nodes[source]["table"]
+        for key in context.keys:
+            if key.cross_database and not context.allowed_across(key.database, key.target_database):
                 yield self.finding(
-                    f"foreign key {_origin(table, data['foreign_key'])} crosses from database {source[0]!r} "
-                    f"to {target[0]!r}; left out of the DDL", data["location"])
+                    f"foreign key {_origin(key.table, key.foreign_key)} crosses from database {key.database!r} "
+                    f"to {key.target_database!r}; left out of the DDL", key.foreign_key.location)
 
 
 class UnknownForeignKeyTarget(Rule):
@@ -67,16 +59,13 @@ class UnknownForeignKeyTarget(Rule):
                        (("db_models.py", 12, 28), ("db_models.py", 13, 28))),)
 
     def check(self, context):
-        columns = {(d.name, t.fullname): {c.key for c in t.columns} for d in context.schema.databases for t in d.tables}
-        anywhere = {t.fullname for d in context.schema.databases for t in d.tables}
-        for database, table, fk in _keys(context.schema):
-            target = columns.get((database.name, fk.target_table))
-            if target is None and fk.target_table not in anywhere:
-                yield self.finding(f"foreign key {_origin(table, fk)}: no table {fk.target_table}", fk.location)
-            elif target is not None and not set(fk.target_columns) <= target:
-                missing = ", ".join(c for c in fk.target_columns if c not in target)
-                yield self.finding(f"foreign key {_origin(table, fk)}: {fk.target_table} has no column {missing}",
-                                   fk.location)
+        for key in context.keys:
+            fk = key.foreign_key
+            if key.target is None:
+                yield self.finding(f"foreign key {_origin(key.table, fk)}: no table {fk.target_table}", fk.location)
+            elif not key.cross_database and (missing := [c for c in fk.target_columns if key.target.column(c) is None]):
+                yield self.finding(f"foreign key {_origin(key.table, fk)}: {fk.target_table} has no column "
+                                   f"{', '.join(missing)}", fk.location)
 
 
 class TargetNotUnique(Rule):
@@ -96,16 +85,14 @@ class TargetNotUnique(Rule):
                        (("db_models.py", 12, 32),)),)
 
     def check(self, context):
-        for source, target, data in context.graph.edges(data=True):
-            table = context.graph.nodes[target]["table"]
-            wanted = set(data["target_columns"])
-            if not set(wanted) <= {c.key for c in table.columns}:
+        for key in context.keys:
+            table, wanted = key.target, set(key.foreign_key.target_columns)
+            if table is None or not wanted <= {c.key for c in table.columns}:
                 continue  # AS302
             if wanted not in _unique_sets(table):
-                origin = context.graph.nodes[source]["table"]
                 yield self.finding(
-                    f"foreign key {_origin(origin, data['foreign_key'])}: {', '.join(sorted(wanted))} of "
-                    f"{table.fullname} is neither its primary key nor unique", data["location"])
+                    f"foreign key {_origin(key.table, key.foreign_key)}: {', '.join(sorted(wanted))} of "
+                    f"{table.fullname} is neither its primary key nor unique", key.foreign_key.location)
 
 
 def _unique_sets(table) -> list[set]:
@@ -132,16 +119,18 @@ class TypeMismatch(Rule):
                        (("db_models.py", 12, 31),)),)
 
     def check(self, context):
-        for source, target, data in context.graph.edges(data=True):
-            table, target_table = context.graph.nodes[source]["table"], context.graph.nodes[target]["table"]
-            for key, target_key in zip(data["columns"], data["target_columns"], strict=True):
-                column, target_column = table.column(key), target_table.column(target_key)
+        for key in context.keys:
+            table, target_table, fk = key.table, key.target, key.foreign_key
+            if target_table is None:
+                continue
+            for name, target_name in zip(fk.columns, fk.target_columns, strict=True):
+                column, target_column = table.column(name), target_table.column(target_name)
                 if column is None or target_column is None or column.type is None or target_column.type is None:
                     continue
                 if _affinity(column.type) is not _affinity(target_column.type):
                     yield self.finding(
-                        f"foreign key {_origin(table, data['foreign_key'])}: {column.name} is {column.type} "
-                        f"but {target_table.name}.{target_column.name} is {target_column.type}", data["location"])
+                        f"foreign key {_origin(table, fk)}: {column.name} is {column.type} "
+                        f"but {target_table.name}.{target_column.name} is {target_column.type}", fk.location)
 
 
 def _affinity(spec):
@@ -168,7 +157,8 @@ class SetNullOnNonNullable(Rule):
                        (("db_models.py", 12, 28),)),)
 
     def check(self, context):
-        for _, table, fk in _keys(context.schema):
+        for key in context.keys:
+            table, fk = key.table, key.foreign_key
             actions = [a for a in (fk.ondelete, fk.onupdate) if a and a.upper() == "SET NULL"]
             required = [k for k in fk.columns if table.column(k) is not None and not table.column(k).nullable]
             if actions and required:
@@ -195,10 +185,14 @@ class ForeignKeyCycle(Rule):
     INVALID = (Invalid(_model(_CYCLE.format(alter="")), (("db_models.py", 8, 28),)),)
 
     def check(self, context):
-        graph = context.graph
-        keys = [(source, target, key) for source, target, key, data in graph.edges(keys=True, data=True)
-                if source[0] == target[0] and source != target and not data["use_alter"]]
-        yield from _cycles(self, graph, lambda node: node[1], keys=keys)
+        inside = defaultdict(list)  # a database's keys that order its tables: one graph at a time
+        for key in context.keys:
+            fk = key.foreign_key
+            if key.target is not None and not key.cross_database and fk.target_table != key.table.fullname \
+                    and not fk.use_alter:
+                inside[key.database].append(((key.table.fullname, fk.target_table), fk))
+        for keys in inside.values():
+            yield from _cycles(self, keys, "tables")
 
 
 class CrossDatabaseCycle(Rule):
@@ -219,31 +213,27 @@ class CrossDatabaseCycle(Rule):
     INVALID = (Invalid(_FILES, (("a/db_models.py", 9, 28),), {"allow_cross_database": [["a", "b"], ["b", "a"]]}),)
 
     def check(self, context):
-        from ..graph import database_graph
+        keys = [((key.database, key.target_database), key.foreign_key) for key in context.keys if key.cross_database]
+        yield from _cycles(self, keys, "databases")
 
-        yield from _cycles(self, database_graph(context.graph), lambda node: node, database_level=True)
 
-
-def _cycles(rule, graph, label, database_level=False, keys=None):
-    """One finding per elementary cycle, at its first key in source order, naming every key;
-    of the `keys` edges ((source, target, key) in `graph`) if given, else of all."""
-    between: dict[tuple, list[dict]] = {}  # each pair's keys: a plain DiGraph of pairs finds the cycles
-    for source, target, key in graph.edges(keys=True) if keys is None else keys:
-        between.setdefault((source, target), []).append(graph.edges[source, target, key])
+def _cycles(rule, keys, what):
+    """One finding per elementary cycle of `keys` ((source, target) names, foreign key), at
+    its first key in source order, naming every key."""
+    between: dict[tuple, list] = {}  # each pair's keys: a plain DiGraph of pairs finds the cycles
+    for pair, fk in keys:
+        between.setdefault(pair, []).append(fk)
     for cycle in nx.simple_cycles(nx.DiGraph(list(between))):
         if len(cycle) < 2:
             continue
-        start = cycle.index(min(cycle, key=str))  # the same words every run, whatever the hash seed
+        start = cycle.index(min(cycle))  # the same words every run, whatever the hash seed
         cycle = cycle[start:] + cycle[:start]
-        steps = []
-        for source, target in zip(cycle, cycle[1:] + cycle[:1], strict=True):
-            data = min(between[source, target], key=lambda d: _order(d["location"]))
-            steps.append(data)
-        steps.sort(key=lambda d: _order(d["location"]))
-        edges = "; ".join(f"{d['foreign_key'].target} <- {', '.join(d['columns'])} ({d['location']})" for d in steps)
-        what = "databases" if database_level else "tables"
-        names = " -> ".join(label(n) for n in cycle + cycle[:1])
-        yield rule.finding(f"{what} reference each other in a cycle {names}: {edges}", steps[0]["location"])
+        steps = [min(between[pair], key=lambda fk: _order(fk.location))
+                 for pair in zip(cycle, cycle[1:] + cycle[:1], strict=True)]
+        steps.sort(key=lambda fk: _order(fk.location))
+        edges = "; ".join(f"{fk.target} <- {', '.join(fk.columns)} ({fk.location})" for fk in steps)
+        names = " -> ".join(cycle + cycle[:1])
+        yield rule.finding(f"{what} reference each other in a cycle {names}: {edges}", steps[0].location)
 
 
 def _order(location):
