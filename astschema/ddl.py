@@ -85,15 +85,15 @@ def statements(metadata: sa.MetaData, dialect_name: str) -> tuple[list[str], lis
 
 
 class Spool:
-    """JSON values kept in a temporary file, not in memory, each read back when asked for:
-    the DDL of 100,000 tables in two dialects is some 200 MB of strings, and is printed (or
+    """JSON texts kept in a temporary file, not in memory, each read back when asked for: the
+    DDL of 100,000 tables in two dialects is some 200 MB of strings, and is printed (or
     created) a database at a time."""
 
     def __init__(self):
         self._file = tempfile.TemporaryFile()
 
-    def put(self, value) -> tuple[int, int]:
-        data = json.dumps(value).encode()
+    def put(self, text: str) -> tuple[int, int]:
+        data = text.encode()
         self._file.seek(0, 2)
         place = (self._file.tell(), len(data))
         self._file.write(data)
@@ -107,8 +107,9 @@ class Spool:
 class Statements(Mapping):
     """A database's statements per dialect (a tuple each, in foreign-key order), spooled."""
 
-    def __init__(self, statements: dict[str, list[str]], spool: Spool):
-        self._spool, self._places = spool, {name: spool.put(ddl) for name, ddl in statements.items()}
+    def __init__(self, texts: dict[str, str], spool: Spool):
+        """`texts`: each dialect's statements as a JSON list."""
+        self._spool, self._places = spool, {name: spool.put(text) for name, text in texts.items()}
 
     def __getitem__(self, dialect: str) -> tuple[str, ...]:
         return tuple(self._spool.get(self._places[dialect]))
@@ -215,15 +216,37 @@ def _creation_order(tables: list[_CompiledTable]) -> list[_CompiledTable]:
     return [built[name] for name in order]
 
 
-def _joined(tables: list[_CompiledTable], dialects, spool: Spool) -> Compiled:
-    """A database's `Compiled` from its tables (in model order), however they were pieced."""
+def _joined(tables: list[_CompiledTable], dialects) -> dict:
+    """A database's document (see `_compiled`) from its tables (in model order), however they
+    were pieced; each dialect's statements already JSON, encoded once for cache and spool."""
     order = _creation_order(tables)
     made = {name: _in_order([(t.name, t.statements[name]) for t in order]) for name in dialects}
+    return {
+        "problems": [[message, _where(at)] for t in tables for message, at in t.problems],
+        "statements": {name: json.dumps(ddl) for name, (ddl, _) in made.items()},
+        "refusals": {name: refused for name, (_, refused) in made.items()},
+        "names": {t.name: [[n, _where(at)] for n, at in t.names] for t in tables},
+    }
+
+
+def _where(location: Location | None):
+    return None if location is None else [location.path, location.line, location.col]
+
+
+def _compiled(document: dict, spool: Spool) -> Compiled:
+    """The `Compiled` a document describes (made here, or read from the cache and checked
+    on the way: a malformed one raises), its statements spooled."""
+
+    def at(value):
+        return None if value is None else Location(*value)
+
+    texts = {d: ddl if isinstance(ddl, str) else json.dumps([str.__str__(s) for s in ddl])
+             for d, ddl in document["statements"].items()}
     return Compiled(
-        problems=tuple(p for t in tables for p in t.problems),
-        statements=Statements({name: ddl for name, (ddl, _) in made.items()}, spool),
-        refusals={name: tuple(refused) for name, (_, refused) in made.items()},
-        names={t.name: t.names for t in tables},
+        problems=tuple((message, at(where)) for message, where in document["problems"]),
+        statements=Statements(texts, spool),
+        refusals={d: tuple((t, r) for t, r in refused) for d, refused in document["refusals"].items()},
+        names={t: tuple((n, at(where)) for n, where in names) for t, names in document["names"].items()},
     )
 
 
@@ -261,9 +284,10 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
                 left[name] -= 1
                 if not left[name]:  # joined as soon as whole, so that pieces are not all held
                     parts = sorted(made.pop(name), key=lambda part: part[0])
-                    done[name] = _joined([t for _, tables in parts for t in tables], dialects, spool)
+                    document = _joined([t for _, tables in parts for t in tables], dialects)
                     if directory is not None:
-                        _save(directory, keys[name], done[name])
+                        _save(directory, keys[name], document)
+                    done[name] = _compiled(document, spool)
     return done
 
 
@@ -297,39 +321,25 @@ class _Hashing:
 
 
 def _load(directory, key: str, spool: Spool) -> Compiled | None:
-    def where(value):
-        return None if value is None else Location(*value)
-
     try:
         document = json.loads((directory / "databases" / f"{key}.json").read_bytes())
-        if document["key"] != key:
-            return None
-        return Compiled(
-            problems=tuple((message, where(at)) for message, at in document["problems"]),
-            statements=Statements({d: list(ddl) for d, ddl in document["statements"].items()}, spool),
-            refusals={d: tuple((t, r) for t, r in refused) for d, refused in document["refusals"].items()},
-            names={t: tuple((n, where(at)) for n, at in names) for t, names in document["names"].items()},
-        )
+        return _compiled(document, spool) if document["key"] == key else None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def _save(directory, key: str, compiled: Compiled) -> None:
+def _save(directory, key: str, document: dict) -> None:
+    """Stored as JSON, its statement lists written as they are (not decoded and encoded again)."""
     from .store import prepare, write
 
-    def where(location):
-        return None if location is None else [location.path, location.line, location.col]
-
+    rest = json.dumps({"key": key, **{k: v for k, v in document.items() if k != "statements"}})
+    parts = [rest[:-1], ', "statements": {']
+    for n, (dialect, ddl) in enumerate(document["statements"].items()):
+        parts += [", " if n else "", json.dumps(dialect), ": ", ddl]
     try:
         prepare(directory)
         (directory / "databases").mkdir(exist_ok=True)
-        write(directory / "databases" / f"{key}.json", json.dumps({
-            "key": key,
-            "problems": [[message, where(at)] for message, at in compiled.problems],
-            "statements": dict(compiled.statements),
-            "refusals": compiled.refusals,
-            "names": {t: [[n, where(at)] for n, at in names] for t, names in compiled.names.items()},
-        }))
+        write(directory / "databases" / f"{key}.json", [*parts, "}}"])
     except OSError:
         pass
 

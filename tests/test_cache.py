@@ -269,6 +269,39 @@ def test_an_unchanged_database_is_not_compiled_again(tmp_path, monkeypatch):
     assert statements["users"] == expected["users"] and "VARCHAR(80)" in statements["shop"][0]
 
 
+@pytest.mark.parametrize("damage", ["truncated", "statements not a list", "statement not text", "names not a list"])
+def test_a_damaged_compiled_database_is_compiled_again(tmp_path, monkeypatch, damage):
+    """A compiled database read back from the cache is checked, statements included; one
+    that does not hold together is compiled again, and the DDL is what it was."""
+    import json
+
+    from astschema import ddl
+
+    app, store = tree(tmp_path), tmp_path / "cache"
+    monkeypatch.setattr(ddl, "PARALLEL_FROM_TABLES", 10**9)
+    first = astschema.scan([app], cache_dir=store)
+    expected = {d.name: dict(first.compiled(d.name, "sqlite").statements) for d in first.databases}
+    for entry in (store / "databases").glob("*.json"):
+        text = entry.read_text(encoding="utf-8")
+        document = json.loads(text)
+        if damage == "truncated":
+            entry.write_text(text[: len(text) // 2], encoding="utf-8")
+            continue
+        if damage == "statements not a list":
+            document["statements"]["sqlite"] = 7
+        elif damage == "statement not text":
+            document["statements"]["sqlite"][0] = {"drop": "everything"}
+        else:
+            document["names"] = {t: 7 for t in document["names"]}
+        entry.write_text(json.dumps(document), encoding="utf-8")
+    compiled = []
+    real = ddl.compile_piece
+    monkeypatch.setattr(ddl, "compile_piece", lambda *args: compiled.append(args[0].name) or real(*args))
+    again = astschema.scan([app], cache_dir=store)
+    assert {d.name: dict(again.compiled(d.name, "sqlite").statements) for d in again.databases} == expected
+    assert sorted(compiled) == ["shop", "users"]
+
+
 def test_settled_freezes_the_heap_for_its_phase_only():
     """The command line keeps a scan's objects out of the collector's sight after the scan;
     a library caller's process gets its collector back as it was."""

@@ -185,7 +185,8 @@ def constraint_names(metadata, table):
             name = item.name if isinstance(item.name, str) and item.name != sa.sql.base._NONE_NAME else None
             if name and name not in taken:
                 column = table.column(next(iter(item.columns)).key) if len(item.columns) else None
-                automatic.append((name, column.location if column else table.location))
+                # a plain str: SQLAlchemy's name is a subclass that is kept per table, and is larger
+                automatic.append((str(name), column.location if column else table.location))
     # by name where two share a place: the built table's constraints are a set, in no set order
     return sorted(explicit + automatic, key=lambda e: ((e[1].line, e[1].col) if e[1] else (0, 0), e[0]))
 
