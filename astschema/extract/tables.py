@@ -227,7 +227,9 @@ def settled(declarative: Declarative, draft):
 
 
 def finalize(ctx: Context, drafts: list[TableDraft], by_loc: dict) -> list[model.Table]:
-    """Model tables from the drafts of every module; `by_loc` finds a table by its location."""
+    """Model tables from the drafts of every module; `by_loc` finds a table by its location.
+    Each draft is emptied once its table is made (they are many, and read no more), so that
+    drafts and tables are not all held at once."""
     by_name: dict[str, list[TableDraft]] = {}
     for draft in drafts:
         by_name.setdefault(_fullname(draft), []).append(draft)
@@ -283,14 +285,20 @@ def finalize(ctx: Context, drafts: list[TableDraft], by_loc: dict) -> list[model
             return type_through(settled[id(column)][0], target.database, seen | {id(column)})
         return None
 
+    through = {  # the types key-only columns take, found while every draft is whole
+        id(column): type_through(settled[id(column)][0], draft.database, frozenset({id(column)}))
+        for draft in drafts
+        for column in draft.columns
+        if column.type_from_foreign_key and settled.get(id(column))
+    }
     tables = []
     for draft in drafts:
         columns = []
         for column_draft in draft.columns:
             foreign_keys = tuple(settled.get(id(column_draft), ()))
             changes = {"foreign_keys": foreign_keys}
-            if column_draft.type_from_foreign_key and foreign_keys:
-                changes["type"] = type_through(foreign_keys[0], draft.database, frozenset({id(column_draft)}))
+            if id(column_draft) in through:
+                changes["type"] = through[id(column_draft)]
                 if changes["type"] is None:
                     ctx.report(
                         "AS201",
@@ -331,6 +339,7 @@ def finalize(ctx: Context, drafts: list[TableDraft], by_loc: dict) -> list[model
                 location=draft.loc,
             )
         )
+        draft.columns, draft.items, draft.relationships, draft.attributes = [], [], [], {}
     return tables
 
 
