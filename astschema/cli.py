@@ -427,13 +427,13 @@ def _ddl(schema, args, findings):
         print(f"astschema: no database named {', '.join(unknown)} (found: {', '.join(names) or 'none'})",
               file=sys.stderr)
         return None
-    lines, problems = [], []
+    lines, problems, left_out = [], [], left_out_keys(schema)
     for name in args.database or names:
         compiled = schema.compiled(name, args.dialect)
         ddl, refused = compiled.statements[args.dialect], compiled.refusals[args.dialect]
         # names come from scanned source: escaped, so a newline cannot end the SQL comment
         lines.append(f"-- database: {escape(name)}\n")
-        lines += [f"-- left out: {escape(key)}\n" for key in left_out_keys(schema, name)]
+        lines += [f"-- left out: {escape(key)}\n" for key in left_out.get(name, ())]
         lines += [f"{escape(statement, keep=LAYOUT)};\n" for statement in ddl]
         lines.append("\n")
         for table, reason in refused:

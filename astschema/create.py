@@ -243,7 +243,7 @@ def create(schema: Schema, *, url_template: str = DEFAULT_URL_TEMPLATE, database
     else:
         targets = [(name, url_for(url_template, name), None) for name in names]
         combined = None
-    created = []
+    created, left_out = [], left_out_keys(schema)
     for name, url, schema_name in targets:
         metadata = _schema_tables(combined, name) if combined is not None else schema.metadata(name)
         if dry_run:
@@ -258,7 +258,7 @@ def create(schema: Schema, *, url_template: str = DEFAULT_URL_TEMPLATE, database
             created.append(name)
             if combined is None:  # SQLite files (or separate servers) cannot hold these keys
                 outcome.lines += [f"{name}: warning: {key} is left out: it cannot be declared in this database"
-                                  for key in left_out_keys(schema, name)]
+                                  for key in left_out.get(name, ())]
     if not dry_run and not outcome.failed and not any(outcome.drift.values()):
         if created:
             outcome.lines.append(f"Created {len(created)} complete databases: {', '.join(created)}")

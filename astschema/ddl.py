@@ -350,23 +350,15 @@ def _save(directory, key: str, document: dict) -> None:
 PARALLEL_FROM_TABLES = 1000
 
 
-def left_out_keys(schema, database_name: str) -> list[str]:
-    """Foreign keys of a database that its DDL cannot declare (into another database, or to
-    an unknown table or column), written out so the DDL says what it leaves out."""
-    from .graph import foreign_keys
-
-    database = schema.database(database_name)
-    homes = schema.homes
-    here = {}
-    for table in database.tables:
-        here.setdefault(table.fullname, table)
-    lines = []
-    for table in database.tables:
-        for fk in foreign_keys(table):
-            target = here.get(fk.target_table)
-            if target is not None and all(target.column(c) for c in fk.target_columns):
-                continue
-            where = homes.get(fk.target_table)
-            why = f"in database {where}" if where and where != database_name else "unknown target"
-            lines.append(f"foreign key {table.name}({', '.join(fk.columns)}) -> {fk.target} ({why})")
+def left_out_keys(schema) -> dict[str, list[str]]:
+    """Foreign keys each database's DDL cannot declare (into another database, or to an
+    unknown table or column), by database, written out so the DDL says what it leaves out."""
+    lines: dict[str, list[str]] = {}
+    for key in schema.keys:
+        fk, target = key.foreign_key, key.target
+        if target is not None and not key.cross_database and all(target.column(c) for c in fk.target_columns):
+            continue
+        why = f"in database {key.target_database}" if key.cross_database else "unknown target"
+        lines.setdefault(key.database, []).append(
+            f"foreign key {key.table.name}({', '.join(fk.columns)}) -> {fk.target} ({why})")
     return lines

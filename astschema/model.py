@@ -234,13 +234,6 @@ class Schema:
             self._cache["keys"] = resolve_keys(self)
         return self._cache["keys"]
 
-    @property
-    def homes(self) -> dict[str, str]:
-        """The database of each table by full name (of a name in several, the last)."""
-        if "homes" not in self._cache:
-            self._cache["homes"] = {t.fullname: d.name for d in self.databases for t in d.tables}
-        return self._cache["homes"]
-
     def metadata(self, name: str):
         """A `sqlalchemy.MetaData` holding this database's tables, built once."""
         key = ("metadata", name)
