@@ -85,31 +85,42 @@ def statements(metadata: sa.MetaData, dialect_name: str) -> tuple[list[str], lis
 
 
 class Spool:
-    """JSON texts kept in a temporary file, not in memory, each read back when asked for: the
-    DDL of 100,000 tables in two dialects is some 200 MB of strings, and is printed (or
-    created) a database at a time."""
+    """Lists of strings kept as JSON in a temporary file, not in memory, each read back when
+    asked for: the DDL of 100,000 tables in two dialects is some 200 MB of strings, and is
+    printed (or created) a database at a time. Written and copied out in pieces, never as one
+    text (a database of 30,000 tables has 20 MB of DDL per dialect)."""
+
+    _ENCODER = json.JSONEncoder()  # ensure_ascii: the text is ASCII, cut anywhere
 
     def __init__(self):
         self._file = tempfile.TemporaryFile()
 
-    def put(self, text: str) -> tuple[int, int]:
-        data = text.encode()
+    def put(self, strings: list[str]) -> tuple[int, int]:
+        """Keep `strings`; where they are."""
         self._file.seek(0, 2)
-        place = (self._file.tell(), len(data))
-        self._file.write(data)
-        return place
+        start = self._file.tell()
+        self._file.writelines(piece.encode("ascii") for piece in self._ENCODER.iterencode(strings))
+        return start, self._file.tell() - start
 
-    def get(self, place: tuple[int, int]):
+    def get(self, place: tuple[int, int]) -> list[str]:
         self._file.seek(place[0])
         return json.loads(self._file.read(place[1]))
+
+    def text(self, place: tuple[int, int], size: int = 1 << 20):
+        """The JSON text kept at `place`, a megabyte at a time."""
+        start, left = place
+        while left:
+            self._file.seek(start)
+            piece = self._file.read(min(size, left))
+            start, left = start + len(piece), left - len(piece)
+            yield piece.decode("ascii")
 
 
 class Statements(Mapping):
     """A database's statements per dialect (a tuple each, in foreign-key order), spooled."""
 
-    def __init__(self, texts: dict[str, str], spool: Spool):
-        """`texts`: each dialect's statements as a JSON list."""
-        self._spool, self._places = spool, {name: spool.put(text) for name, text in texts.items()}
+    def __init__(self, spool: Spool, places: dict[str, tuple[int, int]]):
+        self._spool, self._places = spool, places  # per dialect, where its list is
 
     def __getitem__(self, dialect: str) -> tuple[str, ...]:
         return tuple(self._spool.get(self._places[dialect]))
@@ -119,6 +130,10 @@ class Statements(Mapping):
 
     def __len__(self) -> int:
         return len(self._places)
+
+    def text(self, dialect: str):
+        """The dialect's statements as a JSON list, in pieces."""
+        return self._spool.text(self._places[dialect])
 
 
 @dataclass(frozen=True)
@@ -216,37 +231,18 @@ def _creation_order(tables: list[_CompiledTable]) -> list[_CompiledTable]:
     return [built[name] for name in order]
 
 
-def _joined(tables: list[_CompiledTable], dialects) -> dict:
-    """A database's document (see `_compiled`) from its tables (in model order), however they
-    were pieced; each dialect's statements already JSON, encoded once for cache and spool."""
+def _joined(tables: list[_CompiledTable], dialects, spool: Spool) -> Compiled:
+    """A database's `Compiled` from its tables (in model order), however they were pieced."""
     order = _creation_order(tables)
-    made = {name: _in_order([(t.name, t.statements[name]) for t in order]) for name in dialects}
-    return {
-        "problems": [[message, _where(at)] for t in tables for message, at in t.problems],
-        "statements": {name: json.dumps(ddl) for name, (ddl, _) in made.items()},
-        "refusals": {name: refused for name, (_, refused) in made.items()},
-        "names": {t.name: [[n, _where(at)] for n, at in t.names] for t in tables},
-    }
-
-
-def _where(location: Location | None):
-    return None if location is None else [location.path, location.line, location.col]
-
-
-def _compiled(document: dict, spool: Spool) -> Compiled:
-    """The `Compiled` a document describes (made here, or read from the cache and checked
-    on the way: a malformed one raises), its statements spooled."""
-
-    def at(value):
-        return None if value is None else Location(*value)
-
-    texts = {d: ddl if isinstance(ddl, str) else json.dumps([str.__str__(s) for s in ddl])
-             for d, ddl in document["statements"].items()}
+    places, refusals = {}, {}
+    for name in dialects:  # one dialect at a time: each is spooled before the next is made
+        ddl, refused = _in_order([(t.name, t.statements[name]) for t in order])
+        places[name], refusals[name] = spool.put(ddl), tuple(refused)
     return Compiled(
-        problems=tuple((message, at(where)) for message, where in document["problems"]),
-        statements=Statements(texts, spool),
-        refusals={d: tuple((t, r) for t, r in refused) for d, refused in document["refusals"].items()},
-        names={t: tuple((n, at(where)) for n, where in names) for t, names in document["names"].items()},
+        problems=tuple(p for t in tables for p in t.problems),
+        statements=Statements(spool, places),
+        refusals=refusals,
+        names={t.name: t.names for t in tables},
     )
 
 
@@ -284,10 +280,9 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
                 left[name] -= 1
                 if not left[name]:  # joined as soon as whole, so that pieces are not all held
                     parts = sorted(made.pop(name), key=lambda part: part[0])
-                    document = _joined([t for _, tables in parts for t in tables], dialects)
+                    done[name] = _joined([t for _, tables in parts for t in tables], dialects, spool)
                     if directory is not None:
-                        _save(directory, keys[name], document)
-                    done[name] = _compiled(document, spool)
+                        _save(directory, keys[name], done[name])
     return done
 
 
@@ -321,25 +316,49 @@ class _Hashing:
 
 
 def _load(directory, key: str, spool: Spool) -> Compiled | None:
+    """A compiled database kept in the cache, checked as it is read (statements included)."""
+
+    def at(value):
+        return None if value is None else Location(*value)
+
     try:
         document = json.loads((directory / "databases" / f"{key}.json").read_bytes())
-        return _compiled(document, spool) if document["key"] == key else None
+        if document["key"] != key:
+            return None
+        return Compiled(
+            problems=tuple((message, at(where)) for message, where in document["problems"]),
+            statements=Statements(spool, {d: spool.put([str.__str__(s) for s in ddl])
+                                          for d, ddl in document["statements"].items()}),
+            refusals={d: tuple((t, r) for t, r in refused) for d, refused in document["refusals"].items()},
+            names={t: tuple((n, at(where)) for n, where in names) for t, names in document["names"].items()},
+        )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
-def _save(directory, key: str, document: dict) -> None:
-    """Stored as JSON, its statement lists written as they are (not decoded and encoded again)."""
+def _save(directory, key: str, compiled: Compiled) -> None:
+    """Written in pieces: the statements copied from the spool, the names a table at a time."""
     from .store import prepare, write
 
-    rest = json.dumps({"key": key, **{k: v for k, v in document.items() if k != "statements"}})
-    parts = [rest[:-1], ', "statements": {']
-    for n, (dialect, ddl) in enumerate(document["statements"].items()):
-        parts += [", " if n else "", json.dumps(dialect), ": ", ddl]
+    def where(location):
+        return None if location is None else [location.path, location.line, location.col]
+
+    def pieces():
+        yield json.dumps({"key": key, "problems": [[message, where(at)] for message, at in compiled.problems],
+                          "refusals": compiled.refusals})[:-1]
+        yield ', "names": {'
+        for n, (table, names) in enumerate(compiled.names.items()):
+            yield f"{', ' if n else ''}{json.dumps(table)}: {json.dumps([[name, where(at)] for name, at in names])}"
+        yield '}, "statements": {'
+        for n, dialect in enumerate(compiled.statements):
+            yield f"{', ' if n else ''}{json.dumps(dialect)}: "
+            yield from compiled.statements.text(dialect)
+        yield "}}"
+
     try:
         prepare(directory)
         (directory / "databases").mkdir(exist_ok=True)
-        write(directory / "databases" / f"{key}.json", [*parts, "}}"])
+        write(directory / "databases" / f"{key}.json", pieces())
     except OSError:
         pass
 

@@ -302,6 +302,22 @@ def test_a_damaged_compiled_database_is_compiled_again(tmp_path, monkeypatch, da
     assert sorted(compiled) == ["shop", "users"]
 
 
+def test_spooled_statements_come_back_whole_in_any_pieces():
+    """Compiled statements wait in a temporary file; read back whole, or copied out in pieces
+    (into the cache) cut anywhere, non-ASCII text included."""
+    import json
+
+    from astschema.ddl import Spool, Statements
+
+    spool = Spool()
+    strings = ["CREATE TABLE \"é\" (x INTEGER)", "-- ü" * 3000, ""]
+    place = spool.put(strings)
+    statements = Statements(spool, {"sqlite": place, "postgresql": spool.put(["x"])})
+    assert statements["sqlite"] == tuple(strings) and statements["postgresql"] == ("x",)
+    assert "".join(spool.text(place, size=7)) == json.dumps(strings) == "".join(statements.text("sqlite"))
+    assert dict(statements) == {"sqlite": tuple(strings), "postgresql": ("x",)}
+
+
 def test_settled_freezes_the_heap_for_its_phase_only():
     """The command line keeps a scan's objects out of the collector's sight after the scan;
     a library caller's process gets its collector back as it was."""
