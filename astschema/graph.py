@@ -18,7 +18,7 @@ from . import model
 class Key:
     """A foreign key of `table` (in `database`) and the table it points at, when known
     (`home` says in which database). What the rules read: a graph of every table is some
-    100 MB at 100,000 tables, these are a few."""
+    100 MB at 100,000 tables, and these keys a few MB."""
 
     database: str
     table: model.Table

@@ -137,7 +137,8 @@ def extract_module(project: Project, module: str) -> Unit:
 
 def assemble(project: Project, units: list[Unit]) -> tuple[list[model.Database], list[Diagnostic]]:
     """Every module's tables and what the others add to them, as databases. The units'
-    drafts are added to in place: a unit is assembled once (kept ones were stored before)."""
+    drafts are added to in place, and emptied as their tables are made: a unit is assembled
+    once (kept ones were stored before)."""
     ctx = Context(project)
     position = {unit.module: n for n, unit in enumerate(units)}
     tables, core_tables = [], {}
