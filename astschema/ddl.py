@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import tempfile
@@ -88,12 +89,13 @@ class Spool:
     """Lists of strings kept as JSON in a temporary file, not in memory, each read back when
     asked for: the DDL of 100,000 tables in two dialects is some 200 MB of strings, and is
     printed (or created) a database at a time. Written and copied out in pieces, never as one
-    text (a database of 30,000 tables has 20 MB of DDL per dialect)."""
+    text (a database of 30,000 tables has 20 MB of DDL per dialect). Without a cache nothing is
+    written anywhere (as a review wants), and the text stays in memory."""
 
     _ENCODER = json.JSONEncoder()  # ensure_ascii: the text is ASCII, cut anywhere
 
-    def __init__(self):
-        self._file = tempfile.TemporaryFile()
+    def __init__(self, on_disk: bool):
+        self._file = tempfile.TemporaryFile() if on_disk else io.BytesIO()
 
     def put(self, strings: list[str]) -> tuple[int, int]:
         """Keep `strings`; where they are."""
@@ -253,7 +255,7 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
     from .cache import pool
 
     dialects = tuple(sorted(dialects))
-    spool = Spool()
+    spool = Spool(on_disk=directory is not None)
     keys = {d.name: _key(d, dialects) for d in databases} if directory is not None else {}
     done = {name: found for name, key in keys.items() if (found := _load(directory, key, spool)) is not None}
     work = [(d.name, n, *piece) for d in databases if d.name not in done for n, piece in enumerate(pieces(d))]

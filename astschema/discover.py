@@ -66,9 +66,11 @@ def discover(paths, config) -> tuple[list[SourceFile], list[Diagnostic]]:
         root = given.resolve()
         seen = {root}  # real directories walked: a symlink loop is walked once
         for directory, dirnames, filenames in os.walk(given, followlinks=config.follow_symlinks):
+            here = Path(directory).resolve()  # once per directory: an entry resolves below it unless a link
             kept = []
             for name in sorted(dirnames):
-                real = (Path(directory) / name).resolve()
+                path = Path(directory) / name
+                real = path.resolve() if path.is_symlink() else here / name
                 if name.startswith(".") or name in ("__pycache__", "node_modules") or real in seen:
                     continue
                 seen.add(real)
@@ -79,8 +81,9 @@ def discover(paths, config) -> tuple[list[SourceFile], list[Diagnostic]]:
                 relative = path.relative_to(given).as_posix()
                 if not matches(relative, config.include) or matches(relative, config.exclude):
                     continue
-                real = path.resolve()
-                if path.is_symlink() and not config.follow_symlinks and not real.is_relative_to(root):
+                link = path.is_symlink()
+                real = path.resolve() if link else here / filename
+                if link and not config.follow_symlinks and not real.is_relative_to(root):
                     continue
                 if path.is_file():
                     files.setdefault(real, SourceFile(path, given))
@@ -123,7 +126,7 @@ def roots(paths, files) -> list[Path]:
 def unique_roots(roots) -> list[tuple[Path, Path]]:
     """(real path, path as first given) per real directory: "x" and "/abs/x" are one root."""
     given: list[tuple[Path, Path]] = []
-    for root in roots:
+    for root in dict.fromkeys(roots):  # the package root of every model file: mostly the same few
         real = Path(root).resolve()
         if all(real != known for known, _ in given):
             given.append((real, Path(root)))

@@ -302,14 +302,16 @@ def test_a_damaged_compiled_database_is_compiled_again(tmp_path, monkeypatch, da
     assert sorted(compiled) == ["shop", "users"]
 
 
-def test_spooled_statements_come_back_whole_in_any_pieces():
-    """Compiled statements wait in a temporary file; read back whole, or copied out in pieces
-    (into the cache) cut anywhere, non-ASCII text included."""
+@pytest.mark.parametrize("on_disk", [True, False])
+def test_spooled_statements_come_back_whole_in_any_pieces(on_disk):
+    """Compiled statements wait in a temporary file (in memory without a cache, which writes
+    nothing); read back whole, or copied out in pieces (into the cache) cut anywhere, non-ASCII
+    text included."""
     import json
 
     from astschema.ddl import Spool, Statements
 
-    spool = Spool()
+    spool = Spool(on_disk)
     strings = ["CREATE TABLE \"é\" (x INTEGER)", "-- ü" * 3000, ""]
     place = spool.put(strings)
     statements = Statements(spool, {"sqlite": place, "postgresql": spool.put(["x"])})
