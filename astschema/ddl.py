@@ -329,6 +329,7 @@ def _load(directory, key: str, spool: Spool) -> Compiled | None:
             return None
         return Compiled(
             problems=tuple((message, at(where)) for message, where in document["problems"]),
+            # str.__str__ raises on anything but text: a statement is never spooled unchecked
             statements=Statements(spool, {d: spool.put([str.__str__(s) for s in ddl])
                                           for d, ddl in document["statements"].items()}),
             refusals={d: tuple((t, r) for t, r in refused) for d, refused in document["refusals"].items()},
