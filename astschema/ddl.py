@@ -140,8 +140,8 @@ class Statements(Mapping):
 
 @dataclass(frozen=True)
 class Compiled:
-    """What SQLAlchemy makes of one database: plain data, so that worker processes can
-    build and compile databases side by side and send only this back."""
+    """What SQLAlchemy makes of one database, joined here from the `_CompiledTable`s that
+    workers send back (its statements in the run's `Spool`)."""
 
     problems: tuple[tuple[str, Location | None], ...]  # tables SQLAlchemy refused to build
     statements: Statements  # per dialect, in foreign-key order

@@ -123,7 +123,7 @@ def meanings(directory: Path, models, others, max_bytes: int):
             found[str(path)] = f"refused:{problem.message}"
             continue
         known = stored_meaning(directory, entry_key(data))
-        found[str(path)] = summarized(known) if known else "bytes:" + hashlib.blake2b(data, digest_size=16).hexdigest()
+        found[str(path)] = summarized(known) if known else "bytes:" + _digest(data)
         if known is None:
             unknown.append((data, str(path), path in models))
     return found, unknown
