@@ -320,8 +320,8 @@ def _after_scan(schema, args, config) -> int:
         if output is None:
             return 2
         lines, extra = output
-        sys.stdout.writelines(lines)  # written as made: a large tree's DDL is never joined
-        findings = findings + extra
+        sys.stdout.writelines(lines)  # written as made: a large tree's DDL is never held whole
+        findings = findings + list(extra)  # `extra` is complete once the lines are written
         if not args.quiet:
             for finding in findings:
                 print(render([finding], "text", quiet=True).rstrip("\n"), file=sys.stderr)
@@ -427,22 +427,24 @@ def _ddl(schema, args, findings):
         print(f"astschema: no database named {', '.join(unknown)} (found: {', '.join(names) or 'none'})",
               file=sys.stderr)
         return None
-    lines, problems, left_out = [], [], left_out_keys(schema)
-    for name in args.database or names:
-        compiled = schema.compiled(name, args.dialect)
-        ddl, refused = compiled.statements[args.dialect], compiled.refusals[args.dialect]
-        # names come from scanned source: escaped, so a newline cannot end the SQL comment
-        lines.append(f"-- database: {escape(name)}\n")
-        lines += [f"-- left out: {escape(key)}\n" for key in left_out.get(name, ())]
-        lines += [f"{escape(statement, keep=LAYOUT)};\n" for statement in ddl]
-        lines.append("\n")
-        for table, reason in refused:
-            location = schema.database(name).table(table).location
-            problems.append(Diagnostic("AS207", f"table {table} left out of {args.dialect} DDL: {reason}", location))
-    if lines:
-        lines[-1] = ""  # no blank line after the last database
     known = {(f.code, f.location) for f in findings}
-    return lines, [p for p in problems if (p.code, p.location) not in known]
+    problems, left_out = [], left_out_keys(schema)
+
+    def lines():
+        """A database at a time: 100,000 tables make some 60 MB of DDL, never held whole."""
+        for n, name in enumerate(args.database or names):
+            compiled = schema.compiled(name, args.dialect)
+            # names come from scanned source: escaped, so a newline cannot end the SQL comment
+            yield f"{chr(10) if n else ''}-- database: {escape(name)}\n"  # a blank line between databases
+            yield from (f"-- left out: {escape(key)}\n" for key in left_out.get(name, ()))
+            yield from (f"{escape(statement, keep=LAYOUT)};\n" for statement in compiled.statements[args.dialect])
+            for table, reason in compiled.refusals[args.dialect]:
+                location = schema.database(name).table(table).location
+                if ("AS207", location) not in known:
+                    problems.append(Diagnostic("AS207", f"table {table} left out of {args.dialect} DDL: {reason}",
+                                               location))
+
+    return lines(), problems
 
 
 def _dump(schema, args, findings):
