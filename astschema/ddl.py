@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Mapping
@@ -16,6 +14,7 @@ from sqlalchemy.dialects.postgresql import CreateEnumType
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .diagnostics import Location
+from .store import Spool
 
 DIALECTS = ("sqlite", "postgresql", "mysql")
 CHECKED_DIALECTS = ("sqlite", "postgresql")  # every table must be creatable on these (AS207)
@@ -85,47 +84,22 @@ def statements(metadata: sa.MetaData, dialect_name: str) -> tuple[list[str], lis
     return _in_order([(t.fullname, _table_statements(t, compiled)) for t in ordered_tables(metadata)])
 
 
-class Spool:
-    """Lists of strings kept as JSON in a temporary file, not in memory, each read back when
-    asked for: the DDL of 100,000 tables in two dialects is some 200 MB of strings, and is
-    printed (or created) a database at a time. Written and copied out in pieces, never as one
-    text (a database of 30,000 tables has 20 MB of DDL per dialect). Without a cache nothing is
-    written anywhere (as a review wants), and the text stays in memory."""
-
-    _ENCODER = json.JSONEncoder()  # ensure_ascii: the text is ASCII, cut anywhere
-
-    def __init__(self, on_disk: bool):
-        self._file = tempfile.TemporaryFile() if on_disk else io.BytesIO()
-
-    def put(self, strings: list[str]) -> tuple[int, int]:
-        """Keep `strings`; where they are."""
-        self._file.seek(0, 2)
-        start = self._file.tell()
-        self._file.writelines(piece.encode("ascii") for piece in self._ENCODER.iterencode(strings))
-        return start, self._file.tell() - start
-
-    def get(self, place: tuple[int, int]) -> list[str]:
-        self._file.seek(place[0])
-        return json.loads(self._file.read(place[1]))
-
-    def text(self, place: tuple[int, int], size: int = 1 << 20):
-        """The JSON text kept at `place`, a megabyte at a time."""
-        start, left = place
-        while left:
-            self._file.seek(start)
-            piece = self._file.read(min(size, left))
-            start, left = start + len(piece), left - len(piece)
-            yield piece.decode("ascii")
-
-
 class Statements(Mapping):
     """A database's statements per dialect (a tuple each, in foreign-key order), spooled."""
+
+    _ENCODER = json.JSONEncoder()  # ensure_ascii: the spool's text is ASCII, cut anywhere
 
     def __init__(self, spool: Spool, places: dict[str, tuple[int, int]]):
         self._spool, self._places = spool, places  # per dialect, where its list is
 
+    @classmethod
+    def put(cls, spool: Spool, statements: list[str]) -> tuple[int, int]:
+        """Keep one dialect's statements in `spool`, as a JSON list written in pieces (a
+        database of 30,000 tables has 20 MB of DDL per dialect); where they are."""
+        return spool.put(cls._ENCODER.iterencode(statements))
+
     def __getitem__(self, dialect: str) -> tuple[str, ...]:
-        return tuple(self._spool.get(self._places[dialect]))
+        return tuple(json.loads(self._spool.get(self._places[dialect])))
 
     def __iter__(self):
         return iter(self._places)
@@ -239,7 +213,7 @@ def _joined(tables: list[_CompiledTable], dialects, spool: Spool) -> Compiled:
     places, refusals = {}, {}
     for name in dialects:  # one dialect at a time: each is spooled before the next is made
         ddl, refused = _in_order([(t.name, t.statements[name]) for t in order])
-        places[name], refusals[name] = spool.put(ddl), tuple(refused)
+        places[name], refusals[name] = Statements.put(spool, ddl), tuple(refused)
     return Compiled(
         problems=tuple(p for t in tables for p in t.problems),
         statements=Statements(spool, places),
@@ -330,7 +304,7 @@ def _load(directory, key: str, spool: Spool) -> Compiled | None:
         return Compiled(
             problems=tuple((message, at(where)) for message, where in document["problems"]),
             # str.__str__ raises on anything but text: a statement is never spooled unchecked
-            statements=Statements(spool, {d: spool.put([str.__str__(s) for s in ddl])
+            statements=Statements(spool, {d: Statements.put(spool, [str.__str__(s) for s in ddl])
                                           for d, ddl in document["statements"].items()}),
             refusals={d: tuple((t, r) for t, r in refused) for d, refused in document["refusals"].items()},
             names={t: tuple((n, at(where)) for n, where in names) for t, names in document["names"].items()},

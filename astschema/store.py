@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import os
 import re
@@ -70,6 +71,36 @@ def write(target: Path, text) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+class Spool:
+    """ASCII text kept in a temporary file, not in memory, and read back when asked for: what
+    a large run makes and reads once more later (the compiled DDL of each database, the
+    extraction of each module). Written and read in pieces, never needed as one text. Without
+    a cache nothing is written anywhere (as a review wants), and the text stays in memory."""
+
+    def __init__(self, on_disk: bool):
+        self._file = tempfile.TemporaryFile() if on_disk else io.BytesIO()
+
+    def put(self, pieces) -> tuple[int, int]:
+        """Keep the text made of `pieces`; where it is."""
+        self._file.seek(0, 2)
+        start = self._file.tell()
+        self._file.writelines(piece.encode("ascii") for piece in pieces)
+        return start, self._file.tell() - start
+
+    def get(self, place: tuple[int, int]) -> bytes:
+        self._file.seek(place[0])
+        return self._file.read(place[1])
+
+    def text(self, place: tuple[int, int], size: int = 1 << 20):
+        """The text kept at `place`, a megabyte at a time."""
+        start, left = place
+        while left:
+            self._file.seek(start)
+            piece = self._file.read(min(size, left))
+            start, left = start + len(piece), left - len(piece)
+            yield piece.decode("ascii")
 
 
 # -- whole results ------------------------------------------------------------------------

@@ -41,8 +41,9 @@ class Kept:
         digest.update(b"\0" + module.encode())
         return self.directory / f"{digest.hexdigest()}.json"
 
-    def load(self, module: str) -> Unit | None:
-        """The unit kept for `module`, if every module it read is what it was."""
+    def load(self, module: str):
+        """The unit kept for `module`, if every module it read is what it was, with what
+        gives its JSON text (for `Waiting`)."""
         try:
             document = json.loads(self._path(module).read_bytes())
             if document["module"] != module or any(
@@ -52,16 +53,19 @@ class Kept:
             unit = cache.decode(document["unit"])
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError):
             return None
-        return unit if type(unit) is Unit and unit.module == module else None
+        if type(unit) is not Unit or unit.module != module:
+            return None
+        return unit, lambda: json.dumps(document["unit"], separators=(",", ":"))
 
-    def save(self, unit: Unit) -> None:
+    def save(self, unit: Unit) -> str | None:
+        """Keep `unit`; its JSON text, if it has one."""
         reads = [(name, self.project.fingerprint(name)) for name in unit.reads]
         if any(fingerprint is None for _, fingerprint in reads):
-            return  # a file whose meaning is unknown (its summary has no JSON form): not kept
+            return None  # a file whose meaning is unknown (its summary has no JSON form): not kept
         try:
             text = cache.encode(unit)
         except (TypeError, ValueError, RecursionError):
-            return  # a value the codec cannot store: extracted again next time
+            return None  # a value the codec cannot store: extracted again next time
         head = json.dumps({"module": unit.module, "reads": reads,
                            "tree": self.project.tree() if unit.searched else None})
         try:
@@ -70,3 +74,35 @@ class Kept:
             store.write(self._path(unit.module), f'{head[:-1]},"unit":{text}}}')  # spliced, not parsed again
         except OSError:
             pass
+        return text
+
+
+# A run holds the units it made or loaded as they are while they have fewer tables than this,
+# and keeps the later ones as JSON text until they are assembled: at 100,000 tables the
+# drafts of every table took some 300 MB. Below it, nothing is encoded or decoded again.
+HELD_TABLES = 20_000
+
+
+class Waiting:
+    """A scan's units in order, between extraction and assembly, each given out once."""
+
+    def __init__(self, on_disk: bool):
+        self._spool, self._units, self._tables = store.Spool(on_disk), [], 0
+
+    def put(self, unit: Unit, text=None) -> None:
+        """Keep `unit`; `text` is its JSON text, or what gives it, if known."""
+        self._tables += len(unit.tables) + len(unit.core_tables)
+        if self._tables > HELD_TABLES:
+            try:
+                text = text() if callable(text) else text or cache.encode(unit)
+            except (TypeError, ValueError, RecursionError):
+                text = None  # a value the codec cannot store: held as it is
+            if text is not None:
+                self._units.append(self._spool.put([text]))
+                return
+        self._units.append(unit)
+
+    def __iter__(self):
+        for n, unit in enumerate(self._units):
+            self._units[n] = None  # given out once, and let go once assembled
+            yield cache.decode(json.loads(self._spool.get(unit))) if isinstance(unit, tuple) else unit

@@ -309,12 +309,13 @@ def test_spooled_statements_come_back_whole_in_any_pieces(on_disk):
     text included."""
     import json
 
-    from astschema.ddl import Spool, Statements
+    from astschema.ddl import Statements
+    from astschema.store import Spool
 
     spool = Spool(on_disk)
     strings = ["CREATE TABLE \"é\" (x INTEGER)", "-- ü" * 3000, ""]
-    place = spool.put(strings)
-    statements = Statements(spool, {"sqlite": place, "postgresql": spool.put(["x"])})
+    place = Statements.put(spool, strings)
+    statements = Statements(spool, {"sqlite": place, "postgresql": Statements.put(spool, ["x"])})
     assert statements["sqlite"] == tuple(strings) and statements["postgresql"] == ("x",)
     assert "".join(spool.text(place, size=7)) == json.dumps(strings) == "".join(statements.text("sqlite"))
     assert dict(statements) == {"sqlite": tuple(strings), "postgresql": ("x",)}

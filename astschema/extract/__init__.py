@@ -7,14 +7,14 @@ else by the configured default database.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 from .. import model, parse
 from ..diagnostics import Diagnostic, Location
 from ..resolve import ClassRef, Project
+from .assembly import Plan, assemble
 from .declarative import Declarative, Extension, TableDraft
-from .tables import core_table, finalize, is_index_call, is_table_call, merge_redefinitions, module_index, settled
+from .tables import core_table, is_index_call, is_table_call, module_index, settled
 from .values import Context, report_non_static_name
 
 
@@ -38,24 +38,32 @@ class Unit:
 def extract(project: Project, modules: list[str], kept=None) -> tuple[list[model.Database], list[Diagnostic], tuple]:
     """Databases, diagnostics and suppressions of the scanned modules and the support modules
     they import (an import would register their mapped classes too): each module extracted
-    on its own (or its unit reused from `kept`, a `units.Kept`), then their tables together."""
-    units, order, seen, scanned = [], list(modules), set(modules), frozenset(modules)
+    on its own (or its unit reused from `kept`, a `units.Kept`), then their tables together
+    (see `assembly`), the units waiting in between as `units.Waiting`."""
+    from ..units import Waiting  # it stores units: it imports this package
+
+    plan, waiting = Plan(), Waiting(on_disk=kept is not None)
+    diagnostics, suppressions = [], {}
+    order, seen, scanned = list(modules), set(modules), frozenset(modules)
     for module in order:  # grows while support modules are reached
-        unit = kept.load(module) if kept is not None else None
-        if unit is None:
+        found = kept.load(module) if kept is not None else None
+        if found is None:
             unit = extract_module(project, module)
-            if kept is not None:
-                kept.save(unit)
+            text = kept.save(unit) if kept is not None else None
+        else:
+            unit, text = found
         if module in scanned:
             project.forget(module)  # a model file is mostly read by itself; the support modules by all
-        units.append(unit)
+        plan.add(unit)
+        diagnostics += unit.diagnostics
+        suppressions.update(dict.fromkeys(unit.suppressions))
         for name in unit.reached:
             if name not in seen:
                 seen.add(name)
                 order.append(name)
-    databases, diagnostics = assemble(project, units)
-    return (databases, [d for u in units for d in u.diagnostics] + diagnostics,
-            tuple(dict.fromkeys(s for u in units for s in u.suppressions)))
+        waiting.put(unit, text)
+    databases, found = assemble(project, waiting, plan)
+    return databases, diagnostics + found, tuple(suppressions)
 
 
 def extract_module(project: Project, module: str) -> Unit:
@@ -133,57 +141,3 @@ def extract_module(project: Project, module: str) -> Unit:
         tuple((s.path, line, col, codes) for s in read for line, col, codes in s.suppressions),
         tuple(project.reads), tuple(project.reached), project.searched,
     )
-
-
-def assemble(project: Project, units: list[Unit]) -> tuple[list[model.Database], list[Diagnostic]]:
-    """Every module's tables and what the others add to them, as databases. The units'
-    drafts are added to in place, and emptied as their tables are made: a unit is assembled
-    once (kept ones were stored before)."""
-    ctx = Context(project)
-    position = {unit.module: n for n, unit in enumerate(units)}
-    tables, core_tables = [], {}
-    for unit in units:
-        tables += unit.tables
-        for table in unit.core_tables:  # a Table() imported elsewhere is the same table
-            core_tables[table.loc] = table
-        for origin in unit.origins:
-            ctx.origins.setdefault(*origin)
-    drafts = [*tables, *core_tables.values()]
-    by_loc = {**core_tables, **{t.loc: t for t in tables}}
-    extended = set()
-    for unit in units:
-        for extension in unit.extensions:
-            target = by_loc.get(extension.table)
-            if target is None or (extension.table, extension.by) in extended:
-                continue
-            extended.add((extension.table, extension.by))
-            target.columns += extension.columns
-            target.items += extension.items
-            target.relationships += extension.relationships
-            target.attributes.update(extension.attributes)
-    drafts.sort(key=lambda d: (position.get(d.module, len(units)), d.loc.line))
-    tables = finalize(ctx, merge_redefinitions(ctx, drafts), by_loc)
-    members_of, conventions_of = defaultdict(list), defaultdict(dict)  # grouped once: thousands of databases
-    for table in tables:
-        members_of[table.database].append(table)
-    for draft in drafts:
-        if draft.metadata.naming_convention:
-            conventions_of[draft.database].setdefault(draft.metadata.naming_convention)
-    databases = []
-    for name in sorted(members_of):
-        members = members_of[name]
-        conventions = list(conventions_of[name])
-        if len(conventions) > 1:
-            ctx.report("AS204", f"tables of database {name!r} use different naming conventions; the first is used", None)
-        convention = conventions[0] if conventions else ()
-        databases.append(
-            model.Database(
-                name=name,
-                tables=tuple(members),
-                naming_convention=convention,
-                modules=tuple(dict.fromkeys(t.module for t in members)),
-                location=ctx.origins.get(name),
-            )
-        )
-    return databases, ctx.diagnostics
-

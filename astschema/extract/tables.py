@@ -150,7 +150,7 @@ def merge_redefinitions(ctx: Context, drafts: list[TableDraft]) -> list[TableDra
     first: dict[tuple[str, str], TableDraft] = {}
     kept = []
     for draft in drafts:
-        key = (draft.database, _fullname(draft))
+        key = (draft.database, fullname(draft))
         if key not in first:
             first[key] = draft
             kept.append(draft)
@@ -226,31 +226,39 @@ def settled(declarative: Declarative, draft):
     return dataclasses.replace(draft, columns=type(draft.columns)(columns), items=type(draft.items)(items))
 
 
-def finalize(ctx: Context, drafts: list[TableDraft], by_loc: dict) -> list[model.Table]:
-    """Model tables from the drafts of every module; `by_loc` finds a table by its location.
-    Each draft is emptied once its table is made (they are many, and read no more), so that
-    drafts and tables are not all held at once."""
-    by_name: dict[str, list[TableDraft]] = {}
-    for draft in drafts:
-        by_name.setdefault(_fullname(draft), []).append(draft)
+def named_target(ref: PendingRef, owner: TableDraft) -> tuple[str, str] | None:
+    """(table fullname, column key) a reference by name ("table.col") points at, or None."""
+    parts = ref.text.split(".")
+    if len(parts) < 2:
+        return None
+    if len(parts) == 2 and owner.metadata.schema:  # MetaData(schema=...) applies to the key too
+        parts.insert(0, owner.metadata.schema)
+    return ".".join(parts[:-1]), parts[-1]
 
-    def target_of(ref: PendingRef, owner: TableDraft):
-        """(table fullname, column key) a reference points at, or None."""
-        if ref.text is None or ref.text == "__table__":  # a class or a Table(), by location
-            target = by_loc.get(ref.table)
-            if target is None:
-                return None
-            key = ref.attribute if ref.text == "__table__" else target.attributes.get(ref.attribute, ref.attribute)
-            return _fullname(target), key
-        parts = ref.text.split(".")
-        if len(parts) < 2:
-            return None
-        if len(parts) == 2 and owner.metadata.schema:  # MetaData(schema=...) applies to the key too
-            parts.insert(0, owner.metadata.schema)
-        return ".".join(parts[:-1]), parts[-1]
+
+def by_location(ref: PendingRef) -> bool:
+    """Whether a reference names its table by location (a class, a Table()), not by name."""
+    return ref.text is None or ref.text == "__table__"
+
+
+def target_of(ref: PendingRef, owner: TableDraft, by_loc) -> tuple[str, str] | None:
+    """(table fullname, column key) a reference points at, or None."""
+    if not by_location(ref):
+        return named_target(ref, owner)
+    target = by_loc.get(ref.table)
+    if target is None:
+        return None
+    key = ref.attribute if ref.text == "__table__" else target.attributes.get(ref.attribute, ref.attribute)
+    return fullname(target), key
+
+
+def finalize(ctx: Context, drafts: list[TableDraft], by_loc, by_name) -> list[model.Table]:
+    """Model tables of `drafts`: `by_loc` finds a table (draft) by its location, `by_name`
+    lists the tables (drafts) of a full name, in model order. Both must hold what the drafts'
+    references reach; a draft is read, never changed."""
 
     def settle(fk: PendingForeignKey, owner: TableDraft) -> model.ForeignKey | None:
-        targets = [target_of(ref, owner) for ref in fk.targets]
+        targets = [target_of(ref, owner, by_loc) for ref in fk.targets]
         if None in targets or len({t[0] for t in targets}) != 1:
             ctx.report("AS302", f"foreign key target of {owner.name} could not be resolved", fk.loc)
             return None
@@ -339,11 +347,10 @@ def finalize(ctx: Context, drafts: list[TableDraft], by_loc: dict) -> list[model
                 location=draft.loc,
             )
         )
-        draft.columns, draft.items, draft.relationships, draft.attributes = [], [], [], {}
     return tables
 
 
-def _fullname(draft: TableDraft) -> str:
+def fullname(draft: TableDraft) -> str:
     return f"{draft.schema}.{draft.name}" if draft.schema else draft.name
 
 

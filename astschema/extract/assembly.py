@@ -1,0 +1,214 @@
+"""Assembly: every module's unit made into databases, in two passes over the units in order,
+so that the drafts of every table are never all held (at 100,000 tables they take some
+300 MB besides the model).
+
+The first pass (`Plan.add`) notes of each draft what ties it to other modules' drafts. The
+second (`assemble`) makes the model table of a draft as soon as its unit comes, unless the
+draft is tied: extended by another module, defined again in its database, a key-only column's
+type to take from elsewhere, or a reference to a class whose table is tied or comes later.
+Tied drafts are made together at the end, as they always were; drafts that others reach
+(by class, or as the table a key-only column takes its type from) are kept until then.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from .. import model
+from ..diagnostics import Location
+from .declarative import TableDraft
+from .tables import by_location, finalize, fullname, merge_redefinitions, named_target
+from .values import Context
+
+
+@dataclass(frozen=True, slots=True)  # one per table: 100,000 in a large scan
+class _Draft:
+    """What the first pass knows of one draft."""
+
+    core: bool  # a Table() (which other modules' units may hold too)
+    loc: Location
+    key: tuple[str, str]  # (database, full name)
+    reaches: tuple  # locations of the tables its references by class name
+    key_only: bool  # has a column whose type comes from its key's target
+    wants: tuple  # what key-only columns point at: full names, or table locations
+
+
+def _drafts(unit):
+    """A unit's drafts in a fixed order, both passes alike: (is a Core table, draft)."""
+    return [*((False, d) for d in unit.tables), *((True, d) for d in unit.core_tables)]
+
+
+def _references(draft: TableDraft):
+    """(column draft or None, reference) of every key of the draft, columns' and table's."""
+    from .columns import PendingForeignKey
+
+    for column in draft.columns:
+        for fk in column.foreign_keys:
+            for ref in fk.targets:
+                yield column, ref
+    for item in draft.items:
+        if isinstance(item, PendingForeignKey):
+            for ref in item.targets:
+                yield None, ref
+
+
+@dataclass
+class Plan:
+    """The first pass: what each unit's drafts need of the others (see the module's doc)."""
+
+    drafts: list[list[_Draft]] = field(default_factory=list)  # per unit
+    positions: dict[str, int] = field(default_factory=dict)  # module -> its unit's position
+    extended: set = field(default_factory=set)  # locations of tables extensions add to
+    origins: dict = field(default_factory=dict)  # database -> where first named
+
+    def add(self, unit) -> None:
+        self.positions[unit.module] = len(self.drafts)
+        found = []
+        for core, draft in _drafts(unit):
+            reaches, wants = [], []
+            for column, ref in _references(draft):
+                if by_location(ref):
+                    reaches.append(ref.table)
+                if column is not None and column.type_from_foreign_key:
+                    wants.append(ref.table if by_location(ref) else (named_target(ref, draft) or (None,))[0])
+            found.append(_Draft(core, draft.loc, (draft.database, fullname(draft)), tuple(reaches),
+                                any(c.type_from_foreign_key for c in draft.columns), tuple(wants)))
+        self.drafts.append(found)
+        self.extended.update(extension.table for extension in unit.extensions)
+        for database, where in unit.origins:
+            self.origins.setdefault(database, where)
+
+    def ties(self) -> _Ties:
+        """Which drafts are made, which wait to the end and which are kept. The plan is spent:
+        its notes go as the second pass begins."""
+        drafts, self.drafts = self.drafts, []
+
+        def at(ident) -> _Draft:
+            return drafts[ident[0]][ident[1]]
+
+        core = {}  # a Table()'s location -> (first listed, the draft made: the last unit's)
+        for position, found in enumerate(drafts):
+            for n, draft in enumerate(found):
+                if draft.core:
+                    core[draft.loc] = (core.get(draft.loc, (len(core),))[0], (position, n))
+        made = [(position, n) for position, found in enumerate(drafts) for n, draft in enumerate(found)
+                if not draft.core or core[draft.loc][1] == (position, n)]
+        by_loc, counts = {}, defaultdict(int)
+        for ident in made:
+            draft = at(ident)
+            counts[draft.key] += 1
+            if not draft.core or draft.loc not in by_loc or at(by_loc[draft.loc]).core:
+                by_loc[draft.loc] = ident  # a class's table is found before a Table()'s
+        wanted = {at(by_loc[w]).key[1] if w in by_loc else None if isinstance(w, Location) else w
+                  for ident in made for w in at(ident).wants}
+        tied = {ident for ident in made
+                if at(ident).key_only or counts[at(ident).key] > 1
+                or at(ident).loc in self.extended and by_loc[at(ident).loc] == ident}
+        changed = True
+        while changed:  # a reference to a tied table, or to one made later, ties its draft
+            changed = False
+            for ident in made:
+                if ident not in tied and any(by_loc.get(loc) in tied or by_loc.get(loc, (-1,))[0] > ident[0]
+                                             for loc in at(ident).reaches):
+                    tied.add(ident)
+                    changed = True
+        kept = tied | {by_loc[loc] for ident in made for loc in at(ident).reaches if loc in by_loc} \
+            | {ident for ident in made if at(ident).key[1] in wanted}
+        return _Ties(self.positions, len(drafts), core, tied, kept,
+                     {loc: ident for loc, ident in by_loc.items() if ident in kept})
+
+
+@dataclass
+class _Ties:
+    positions: dict  # module -> its unit's position
+    units: int
+    core: dict  # a Table()'s location -> (first listed, the draft made)
+    tied: set  # drafts made at the end, together
+    kept: set  # drafts held to the end: tied, or reached by others
+    located: dict  # location -> the kept draft a reference by location finds
+
+    def place(self, ident, core: bool, draft: TableDraft):
+        """Where a draft's table goes in the model (by module, line, then as the drafts are
+        listed), or None for a Table() that another unit's draft makes."""
+        if core:
+            first, made = self.core[draft.loc]
+            if made != ident:
+                return None
+        return self.positions.get(draft.module, self.units), draft.loc.line, (1, first) if core else (0, *ident)
+
+
+def assemble(project, units, plan: Plan) -> tuple[list[model.Database], list]:
+    """Every module's tables and what the others add to them, as databases: `units` (in
+    order, each given once and let go) are those `plan` has seen."""
+    ctx = Context(project)
+    ctx.origins.update(plan.origins)
+    ties = plan.ties()
+    made, waiting, conventions = [], [], []  # (place, table), (place, draft), (place, database, convention)
+    by_loc, named, extensions = {}, [], []
+    for position, unit in enumerate(units):
+        mine = [(place, (position, n), draft) for n, (core, draft) in enumerate(_drafts(unit))
+                if (place := ties.place((position, n), core, draft)) is not None]
+        for place, ident, draft in mine:
+            if draft.metadata.naming_convention:
+                conventions.append((place, draft.database, draft.metadata.naming_convention))
+            if ident in ties.kept:
+                if ties.located.get(draft.loc) == ident:
+                    by_loc[draft.loc] = draft
+                if ident not in ties.tied:
+                    named.append((place, draft))
+        extensions += unit.extensions
+        for place, ident, draft in mine:
+            if ident in ties.tied:
+                waiting.append((place, draft))
+            else:
+                made.append((place, finalize(ctx, [draft], by_loc, {})[0]))  # no key-only column: no names
+    applied = set()
+    for extension in extensions:
+        target = by_loc.get(extension.table)
+        if target is None or (extension.table, extension.by) in applied:
+            continue
+        applied.add((extension.table, extension.by))
+        target.columns += extension.columns
+        target.items += extension.items
+        target.relationships += extension.relationships
+        target.attributes.update(extension.attributes)
+    waiting.sort(key=lambda pair: pair[0])
+    place_of = {id(draft): place for place, draft in waiting}
+    kept = merge_redefinitions(ctx, [draft for _, draft in waiting])
+    by_name = _by_name(sorted([*named, *((place_of[id(d)], d) for d in kept)], key=lambda pair: pair[0]))
+    made += zip((place_of[id(d)] for d in kept), finalize(ctx, kept, by_loc, by_name), strict=True)
+    made.sort(key=lambda pair: pair[0])
+    conventions.sort(key=lambda triple: triple[0])
+    return _databases(ctx, [table for _, table in made], conventions), ctx.diagnostics
+
+
+def _by_name(drafts) -> dict[str, list[TableDraft]]:
+    found: dict[str, list[TableDraft]] = {}
+    for _, draft in drafts:
+        found.setdefault(fullname(draft), []).append(draft)
+    return found
+
+
+def _databases(ctx: Context, tables: list[model.Table], conventions) -> list[model.Database]:
+    members_of, conventions_of = defaultdict(list), defaultdict(dict)  # grouped once: thousands of databases
+    for table in tables:
+        members_of[table.database].append(table)
+    for _, database, convention in conventions:
+        conventions_of[database].setdefault(convention)
+    databases = []
+    for name in sorted(members_of):
+        members = members_of[name]
+        found = list(conventions_of[name])
+        if len(found) > 1:
+            ctx.report("AS204", f"tables of database {name!r} use different naming conventions; the first is used", None)
+        databases.append(
+            model.Database(
+                name=name,
+                tables=tuple(members),
+                naming_convention=found[0] if found else (),
+                modules=tuple(dict.fromkeys(t.module for t in members)),
+                location=ctx.origins.get(name),
+            )
+        )
+    return databases
