@@ -437,7 +437,7 @@ def _ddl(schema, args, findings):
             # names come from scanned source: escaped, so a newline cannot end the SQL comment
             yield f"{chr(10) if n else ''}-- database: {escape(name)}\n"  # a blank line between databases
             yield from (f"-- left out: {escape(key)}\n" for key in left_out.get(name, ()))
-            yield from (f"{escape(statement, keep=LAYOUT)};\n" for statement in compiled.statements[args.dialect])
+            yield from (f"{escape(statement, keep=LAYOUT)};\n" for statement in compiled.statements.each(args.dialect))
             for table, reason in compiled.refusals[args.dialect]:
                 location = schema.database(name).table(table).location
                 if ("AS207", location) not in known:

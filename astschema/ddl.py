@@ -7,7 +7,7 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import CreateEnumType
@@ -62,9 +62,10 @@ def _table_statements(table: sa.Table, compiled):
     return enums, tuple(ddl)
 
 
-def _in_order(made) -> tuple[list[str], list[tuple[str, str]]]:
+def _in_order(made) -> tuple[list, list[tuple[str, str]]]:
     """The statements of (table, `_table_statements`) pairs in creation order, each enum type
-    created before the first table that needs it; and (table, reason) for those refused."""
+    created before the first table that needs it; and (table, reason) for those refused. A
+    table's statements may be `_Spooled`, and stay so."""
     result, refused, types = [], [], set()
     for name, statements in made:
         if isinstance(statements, str):
@@ -73,7 +74,7 @@ def _in_order(made) -> tuple[list[str], list[tuple[str, str]]]:
         enums, ddl = statements
         result += [create for enum, create in enums if enum not in types]
         types.update(enum for enum, _ in enums)
-        result += ddl
+        result += [ddl] if isinstance(ddl, _Spooled) else ddl
     return result, refused
 
 
@@ -84,22 +85,30 @@ def statements(metadata: sa.MetaData, dialect_name: str) -> tuple[list[str], lis
     return _in_order([(t.fullname, _table_statements(t, compiled)) for t in ordered_tables(metadata)])
 
 
-class Statements(Mapping):
-    """A database's statements per dialect (a tuple each, in foreign-key order), spooled."""
+@dataclass(frozen=True)
+class _Spooled:
+    """Statements kept in the run's spool (see `Statements.put`)."""
 
-    _ENCODER = json.JSONEncoder()  # ensure_ascii: the spool's text is ASCII, cut anywhere
+    place: tuple[int, int]
+
+
+class Statements(Mapping):
+    """A database's statements per dialect (a tuple each, in foreign-key order), spooled: a
+    database of 30,000 tables has 20 MB of DDL per dialect, never held whole."""
 
     def __init__(self, spool: Spool, places: dict[str, tuple[int, int]]):
-        self._spool, self._places = spool, places  # per dialect, where its list is
+        self._spool, self._places = spool, places  # per dialect, where its statements are
 
-    @classmethod
-    def put(cls, spool: Spool, statements: list[str]) -> tuple[int, int]:
-        """Keep one dialect's statements in `spool`, as a JSON list written in pieces (a
-        database of 30,000 tables has 20 MB of DDL per dialect); where they are."""
-        return spool.put(cls._ENCODER.iterencode(statements))
+    @staticmethod
+    def put(spool: Spool, statements) -> tuple[int, int]:
+        """Keep statements (strings, or `_Spooled` ones, copied) in `spool`, a JSON string a
+        line (ASCII: a newline in a statement is escaped); where they are."""
+        return spool.put(piece for statement in statements
+                         for piece in ((statement.place,) if isinstance(statement, _Spooled)
+                                       else (json.dumps(statement), "\n")))
 
     def __getitem__(self, dialect: str) -> tuple[str, ...]:
-        return tuple(json.loads(self._spool.get(self._places[dialect])))
+        return tuple(self.each(dialect))
 
     def __iter__(self):
         return iter(self._places)
@@ -107,9 +116,20 @@ class Statements(Mapping):
     def __len__(self) -> int:
         return len(self._places)
 
+    def each(self, dialect: str):
+        """The dialect's statements one at a time, read in pieces."""
+        rest = ""
+        for piece in self._spool.text(self._places[dialect]):
+            *lines, rest = (rest + piece).split("\n")
+            yield from map(json.loads, lines)
+
     def text(self, dialect: str):
         """The dialect's statements as a JSON list, in pieces."""
-        return self._spool.text(self._places[dialect])
+        start, size = self._places[dialect]
+        yield "["
+        # a statement a line, each line ended: the lines joined by commas, the last one bare
+        yield from (piece.replace("\n", ",") for piece in self._spool.text((start, max(size - 1, 0))))
+        yield "]"
 
 
 @dataclass(frozen=True)
@@ -131,7 +151,13 @@ class _CompiledTable:
     depends: tuple[str, ...] | None  # tables its keys make it follow; None: not built
     problems: tuple[tuple[str, Location | None], ...]
     names: tuple[tuple[str, Location | None], ...]
-    statements: dict  # per dialect: `_table_statements`
+    statements: dict  # per dialect: `_table_statements`, its statements `_Spooled` once received
+
+    def spooled(self, spool: Spool) -> _CompiledTable:
+        """This table with its statements in `spool` (those of 100,000 tables take some 200 MB)."""
+        return replace(self, statements={dialect: made if isinstance(made, str) else
+                                         (made[0], _Spooled(Statements.put(spool, made[1])))
+                                         for dialect, made in self.statements.items()})
 
 
 # Most tables one job builds: SQLAlchemy's objects take some 30 KB a table, so a database of
@@ -143,8 +169,6 @@ def pieces(database) -> list[tuple]:
     """The database as (model, names) jobs: each a run of at most `PIECE_TABLES` of its
     tables (`names`), with the tables their keys reference, which SQLAlchemy needs to
     compile them (a table is built the same wherever it is built)."""
-    from dataclasses import replace
-
     from .graph import foreign_keys
 
     tables = database.tables
@@ -252,7 +276,7 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
                               [dialects] * len(batches), chunk=1)
         for batch, compiled in zip(batches, results, strict=True):
             for (name, n, *_), tables in zip(batch, compiled, strict=True):
-                made.setdefault(name, []).append((n, tables))
+                made.setdefault(name, []).append((n, [table.spooled(spool) for table in tables]))
                 left[name] -= 1
                 if not left[name]:  # joined as soon as whole, so that pieces are not all held
                     parts = sorted(made.pop(name), key=lambda part: part[0])

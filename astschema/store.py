@@ -83,11 +83,18 @@ class Spool:
         self._file = tempfile.TemporaryFile() if on_disk else io.BytesIO()
 
     def put(self, pieces) -> tuple[int, int]:
-        """Keep the text made of `pieces`; where it is."""
-        self._file.seek(0, 2)
-        start = self._file.tell()
-        self._file.writelines(piece.encode("ascii") for piece in pieces)
-        return start, self._file.tell() - start
+        """Keep the text made of `pieces` (strings, or the places of text kept before, copied
+        here); where it is."""
+        start = end = self._file.seek(0, 2)
+        for piece in pieces:
+            if isinstance(piece, tuple):
+                piece = self.get(piece)
+                self._file.seek(end)
+            else:
+                piece = piece.encode("ascii")
+            self._file.write(piece)
+            end += len(piece)
+        return start, end - start
 
     def get(self, place: tuple[int, int]) -> bytes:
         self._file.seek(place[0])

@@ -309,6 +309,7 @@ def test_spooled_statements_come_back_whole_in_any_pieces(on_disk):
     text included."""
     import json
 
+    from astschema import ddl
     from astschema.ddl import Statements
     from astschema.store import Spool
 
@@ -317,8 +318,13 @@ def test_spooled_statements_come_back_whole_in_any_pieces(on_disk):
     place = Statements.put(spool, strings)
     statements = Statements(spool, {"sqlite": place, "postgresql": Statements.put(spool, ["x"])})
     assert statements["sqlite"] == tuple(strings) and statements["postgresql"] == ("x",)
-    assert "".join(spool.text(place, size=7)) == json.dumps(strings) == "".join(statements.text("sqlite"))
+    assert json.loads("".join(statements.text("sqlite"))) == strings
+    assert list(statements.each("sqlite")) == strings
     assert dict(statements) == {"sqlite": tuple(strings), "postgresql": ("x",)}
+    copied = Statements(spool, {"sqlite": Statements.put(spool, [ddl._Spooled(place), "y", ddl._Spooled(place)]),
+                                "none": Statements.put(spool, [])})
+    assert copied["sqlite"] == (*strings, "y", *strings) and copied["none"] == ()
+    assert "".join(copied.text("none")) == "[]" and "".join(spool.text(place, size=7)) == spool.get(place).decode()
 
 
 def test_settled_freezes_the_heap_for_its_phase_only():
