@@ -1,6 +1,6 @@
 """Assembly: every module's unit made into databases, in two passes over the units in order,
-so that the drafts of every table are never all held (at 100,000 tables they take some
-300 MB besides the model).
+so that the drafts of every table are never all held with the model (at 10,000 modules, a
+cold scan ended assembly at 663 MB with them, 592 MB without).
 
 The first pass (`Plan.add`) notes of each draft what ties it to other modules' drafts. The
 second (`assemble`) makes the model table of a draft as soon as its unit comes, unless the
