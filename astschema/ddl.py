@@ -276,7 +276,9 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
                               [dialects] * len(batches), chunk=1)
         for batch, compiled in zip(batches, results, strict=True):
             for (name, n, *_), tables in zip(batch, compiled, strict=True):
-                made.setdefault(name, []).append((n, [table.spooled(spool) for table in tables]))
+                # spooled as they come, then copied in order when the database is whole; a
+                # spool in memory would keep both copies, so there they wait as they are
+                made.setdefault(name, []).append((n, [t.spooled(spool) for t in tables] if spool.on_disk else tables))
                 left[name] -= 1
                 if not left[name]:  # joined as soon as whole, so that pieces are not all held
                     parts = sorted(made.pop(name), key=lambda part: part[0])

@@ -80,6 +80,7 @@ class Spool:
     a cache nothing is written anywhere (as a review wants), and the text stays in memory."""
 
     def __init__(self, on_disk: bool):
+        self.on_disk = on_disk  # in memory, what is copied out of it stays: copy less
         self._file = tempfile.TemporaryFile() if on_disk else io.BytesIO()
 
     def put(self, pieces) -> tuple[int, int]:

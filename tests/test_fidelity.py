@@ -52,10 +52,12 @@ def test_an_index_on_a_table_of_another_module_matches_import(tmp_path, first):
 
 
 @pytest.mark.parametrize("piece", [1, 2])
-def test_databases_compiled_in_pieces_match_one_metadata(monkeypatch, piece):
+@pytest.mark.parametrize("cached", [False, True], ids=["in memory", "spooled to disk"])
+def test_databases_compiled_in_pieces_match_one_metadata(monkeypatch, tmp_path, piece, cached):
     """A database of many tables is built and compiled in pieces, each with the tables its
     keys reference; joined, they give what SQLAlchemy makes of the database in one MetaData:
-    statements in `sorted_tables` order (cycles included), refusals, problems and names."""
+    statements in `sorted_tables` order (cycles included), refusals, problems and names. With
+    a cache, each table's statements go to the spool as they come and are copied in order."""
     from astschema import ddl
     from astschema.build import build_metadata
     from astschema.rules.tables import constraint_names
@@ -64,7 +66,8 @@ def test_databases_compiled_in_pieces_match_one_metadata(monkeypatch, piece):
     pieced = 0
     for tree in [*TREES, FIXTURES / "broken"]:
         schema = astschema.scan([tree], jobs=1)
-        compiled = ddl.compile_databases(schema.databases, ddl.DIALECTS, jobs=1)
+        compiled = ddl.compile_databases(schema.databases, ddl.DIALECTS, jobs=1,
+                                         directory=tmp_path / tree.name if cached else None)
         for database in schema.databases:
             pieced += len(database.tables) > piece
             whole, ours = build_metadata(database), compiled[database.name]
