@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from . import cache, model, store
@@ -41,7 +42,7 @@ class Kept:
         digest.update(b"\0" + module.encode())
         return self.directory / f"{digest.hexdigest()}.json"
 
-    def load(self, module: str):
+    def load(self, module: str) -> tuple[Unit, Callable[[], str]] | None:
         """The unit kept for `module`, if every module it read is what it was, with what
         gives its JSON text (for `Waiting`)."""
         try:
