@@ -115,14 +115,13 @@ class Plan:
                     changed = True
         kept = tied | {by_loc[loc] for ident in made for loc in at(ident).reaches if loc in by_loc} \
             | {ident for ident in made if at(ident).key[1] in wanted}
-        return _Ties(self.positions, len(drafts), core, tied, kept,
+        return _Ties(self.positions, core, tied, kept,
                      {loc: ident for loc, ident in by_loc.items() if ident in kept})
 
 
 @dataclass
 class _Ties:
-    positions: dict  # module -> its unit's position
-    units: int
+    positions: dict  # module -> its unit's position (a module has one unit)
     core: dict  # a Table()'s location -> (first listed, the draft made)
     tied: set  # drafts made at the end, together
     kept: set  # drafts held to the end: tied, or reached by others
@@ -135,7 +134,7 @@ class _Ties:
             first, made = self.core[draft.loc]
             if made != ident:
                 return None
-        return self.positions.get(draft.module, self.units), draft.loc.line, (1, first) if core else (0, *ident)
+        return self.positions.get(draft.module, len(self.positions)), draft.loc.line, (1, first) if core else (0, *ident)
 
 
 def assemble(project, units, plan: Plan) -> tuple[list[model.Database], list]:

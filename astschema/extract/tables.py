@@ -293,20 +293,14 @@ def finalize(ctx: Context, drafts: list[TableDraft], by_loc, by_name) -> list[mo
             return type_through(settled[id(column)][0], target.database, seen | {id(column)})
         return None
 
-    through = {  # the types key-only columns take, found while every draft is whole
-        id(column): type_through(settled[id(column)][0], draft.database, frozenset({id(column)}))
-        for draft in drafts
-        for column in draft.columns
-        if column.type_from_foreign_key and settled.get(id(column))
-    }
     tables = []
     for draft in drafts:
         columns = []
         for column_draft in draft.columns:
             foreign_keys = tuple(settled.get(id(column_draft), ()))
             changes = {"foreign_keys": foreign_keys}
-            if id(column_draft) in through:
-                changes["type"] = through[id(column_draft)]
+            if column_draft.type_from_foreign_key and foreign_keys:
+                changes["type"] = type_through(foreign_keys[0], draft.database, frozenset({id(column_draft)}))
                 if changes["type"] is None:
                     ctx.report(
                         "AS201",
