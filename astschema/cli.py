@@ -168,10 +168,11 @@ def main(argv=None) -> int:
     if args.command == "rules":
         return _rules(args)
     from .config import ConfigError
+    from .store import CacheError
 
     try:
         return _run(args)
-    except ConfigError as exc:
+    except (ConfigError, CacheError) as exc:
         print(f"astschema: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug of ours: say so plainly, without a traceback

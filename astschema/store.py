@@ -21,6 +21,11 @@ from . import __version__
 
 FORMAT = 1
 
+
+class CacheError(Exception):
+    """A cache entry found wrong only once a run relied on it."""
+
+
 TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# astschema's parse cache: safe to delete.\n"
 
 

@@ -3,7 +3,9 @@ was (file and meaning), and reused while they all still are. An edit re-extracts
 module and the modules that read it, and no other.
 
 An entry is JSON through the parse cache's codec (never pickle), written atomically; one that
-is unreadable, foreign or stale is ignored and the module extracted again.
+is unreadable, foreign or stale is ignored and the module extracted again. Its first line is
+the unit's head (what it read, its `Outline`, the digest of the rest), the second the unit:
+a run checks the head and decodes the outline, and the unit only when it is assembled.
 """
 
 from __future__ import annotations
@@ -11,19 +13,23 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 from . import cache, model, store
 from .diagnostics import Diagnostic
 from .extract import Unit
+from .extract.assembly import Note, Outline, outline
 from .extract.columns import ColumnDraft, PendingForeignKey, PendingRef
 from .extract.declarative import Extension, MetaInfo, TableDraft
 from .resolve import Project
 
 cache.register(Unit, TableDraft, Extension, ColumnDraft, PendingForeignKey, PendingRef, MetaInfo, Diagnostic,
-               model.Column, model.PyEnum, model.EnumValues, model.ColumnRef, model.ForeignKey,
+               Outline, Note, model.Column, model.PyEnum, model.EnumValues, model.ColumnRef, model.ForeignKey,
                model.Index, model.Constraint, model.Relationship, made_by={model.SQLCall: model.sql_call})
+
+
+def _digest(text: bytes) -> str:
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
 class Kept:
@@ -42,68 +48,86 @@ class Kept:
         digest.update(b"\0" + module.encode())
         return self.directory / f"{digest.hexdigest()}.json"
 
-    def load(self, module: str) -> tuple[Unit, Callable[[], str]] | None:
-        """The unit kept for `module`, if every module it read is what it was, with what
-        gives its JSON text (for `Waiting`)."""
+    def load(self, module: str) -> tuple[Outline, str] | None:
+        """The outline of the unit kept for `module`, if every module it read is what it was,
+        and the unit's JSON text (checked whole by its digest, decoded when assembled)."""
         try:
-            document = json.loads(self._path(module).read_bytes())
-            if document["module"] != module or any(
+            head, _, text = self._path(module).read_bytes().partition(b"\n")
+            document = json.loads(head)
+            if document["module"] != module or document["unit"] != _digest(text) or any(
                 self.project.fingerprint(name) != fingerprint for name, fingerprint in document["reads"]
             ) or (document["tree"] is not None and document["tree"] != self.project.tree()):
                 return None
-            unit = cache.decode(document["unit"])
+            sketch = cache.decode(document["outline"])
+            text = text.decode("ascii")
         except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError):
             return None
-        if type(unit) is not Unit or unit.module != module:
+        if type(sketch) is not Outline or sketch.module != module:
             return None
-        return unit, lambda: json.dumps(document["unit"], separators=(",", ":"))
+        return sketch, text
 
-    def save(self, unit: Unit) -> str | None:
-        """Keep `unit`; its JSON text, if it has one."""
+    def save(self, unit: Unit, sketch: Outline) -> str | None:
+        """Keep `unit` and its outline; the unit's JSON text, if it has one."""
         reads = [(name, self.project.fingerprint(name)) for name in unit.reads]
         if any(fingerprint is None for _, fingerprint in reads):
             return None  # a file whose meaning is unknown (its summary has no JSON form): not kept
         try:
-            text = cache.encode(unit)
+            text, outlined = cache.encode(unit), cache.encode(sketch)
         except (TypeError, ValueError, RecursionError):
             return None  # a value the codec cannot store: extracted again next time
-        head = json.dumps({"module": unit.module, "reads": reads,
-                           "tree": self.project.tree() if unit.searched else None})
+        head = json.dumps({"module": unit.module, "reads": reads, "tree": self.project.tree() if unit.searched else None,
+                           "unit": _digest(text.encode("ascii"))})
         try:
             store.prepare(self.directory.parent)
             self.directory.mkdir(exist_ok=True)
-            store.write(self._path(unit.module), f'{head[:-1]},"unit":{text}}}')  # spliced, not parsed again
+            # spliced, not parsed again; the codec's JSON is ASCII, on one line
+            store.write(self._path(unit.module), f'{head[:-1]},"outline":{outlined}}}\n{text}')
         except OSError:
             pass
         return text
 
 
-# A run holds the units it made or loaded as they are while they have fewer tables than this,
-# and keeps the later ones as JSON text until they are assembled (see `extract.assembly`).
-# Below it, nothing is encoded or decoded again: an edit at 1,000 modules costs no more.
+# A run holds the units it made as they are while they have fewer tables than this, and
+# keeps the later ones, and those loaded from the cache, as JSON text until they are
+# assembled (see `extract.assembly`). Below it, a unit made is not encoded or decoded again.
 HELD_TABLES = 20_000
 
 
 class Waiting:
-    """A scan's units in order, between extraction and assembly, each given out once."""
+    """A scan's units in order, between extraction and assembly, each given out once.
+    `redo(module)` extracts a module again: for a kept unit whose text, though its digest
+    matched, does not decode to the unit its outline describes."""
 
-    def __init__(self, on_disk: bool):
-        self._spool, self._units, self._tables = store.Spool(on_disk), [], 0
+    def __init__(self, on_disk: bool, redo):
+        self._spool, self._units, self._tables, self._redo = store.Spool(on_disk), [], 0, redo
 
-    def put(self, unit: Unit, text=None) -> None:
-        """Keep `unit`; `text` is its JSON text, or what gives it, if known."""
-        self._tables += len(unit.tables) + len(unit.core_tables)
-        if self._tables > HELD_TABLES:
+    def put(self, sketch: Outline, unit: Unit | None = None, text: str | None = None) -> None:
+        """Keep a unit made now (`unit`, and its JSON text if known) or loaded (`text` alone)."""
+        self._tables += len(sketch.notes)
+        if unit is not None and self._tables > HELD_TABLES and text is None:
             try:
-                text = text() if callable(text) else text or cache.encode(unit)
+                text = cache.encode(unit)
             except (TypeError, ValueError, RecursionError):
-                text = None  # a value the codec cannot store: held as it is
-            if text is not None:
-                self._units.append(self._spool.put([text]))
-                return
-        self._units.append(unit)
+                pass  # a value the codec cannot store: held as it is
+        if unit is None or self._tables > HELD_TABLES and text is not None:
+            self._units.append((self._spool.put([text]), sketch))
+        else:
+            self._units.append(unit)
 
     def __iter__(self):
         for n, unit in enumerate(self._units):
             self._units[n] = None  # given out once, and let go once assembled
-            yield cache.decode(json.loads(self._spool.get(unit))) if isinstance(unit, tuple) else unit
+            yield self._decoded(*unit) if isinstance(unit, tuple) else unit
+
+    def _decoded(self, place, sketch: Outline) -> Unit:
+        try:
+            unit = cache.decode(json.loads(self._spool.get(place)))
+            if type(unit) is Unit and unit.module == sketch.module:
+                return unit
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError):
+            pass
+        unit = self._redo(sketch.module)
+        if outline(unit) != sketch:  # the plan was made from an outline that lied
+            raise store.CacheError(f"the cache entry of module {sketch.module} is not what it says; "
+                                   "remove the cache (`astschema clean`) and run again")
+        return unit

@@ -121,15 +121,77 @@ def test_a_module_that_appears_where_an_import_found_none(tmp_path, extracted):
     assert "note" in [c.name for c in items.columns]
 
 
-@pytest.mark.parametrize("damage", [b"", b"{", b'{"module": 1}', b"[]"])
+def _unit_changed(entry: bytes) -> bytes:
+    head, _, text = entry.partition(b"\n")
+    return head + b"\n" + text.replace(b'"Unit"', b'"Unix"', 1)
+
+
+@pytest.mark.parametrize("damage", [lambda _: b"", lambda _: b"{", lambda _: b'{"module": 1}', lambda _: b"[]",
+                                    lambda entry: entry[:-10], lambda entry: entry.partition(b"\n")[0],
+                                    _unit_changed],
+                         ids=["empty", "brace", "foreign", "list", "truncated", "head only", "unit changed"])
 def test_a_damaged_unit_is_extracted_again(tmp_path, extracted, damage):
     root, store = app(tmp_path), tmp_path / "cache"
     astschema.scan([root], cache_dir=store)
     for entry in (store / "units").glob("*.json"):
-        entry.write_bytes(damage)
+        entry.write_bytes(damage(entry.read_bytes()))
     extracted.clear()
     scans_alike(root, store, extracted)
     assert len(extracted) == 4
+
+
+def _forged(entry: bytes, text: bytes, outline=None) -> bytes:
+    """An entry whose unit is `text`, with the digest of it (and another outline): what no
+    damage makes, only a forger."""
+    import json
+
+    from astschema import cache, units
+
+    head = json.loads(entry.partition(b"\n")[0])
+    head["unit"] = units._digest(text)
+    if outline is not None:
+        head["outline"] = json.loads(cache.encode(outline))
+    return json.dumps(head).encode() + b"\n" + text
+
+
+def test_a_kept_unit_is_decoded_once_and_only_when_assembled(tmp_path, monkeypatch, extracted):
+    """Its outline is all the first pass reads; a unit that then does not decode, though its
+    digest matched, is extracted again."""
+    from astschema import cache, units
+
+    root, store = app(tmp_path), tmp_path / "cache"
+    expected = astschema.scan([root], cache_dir=store)
+    from astschema.extract import assembly
+
+    decoded, real, ties = [], cache.decode, assembly.Plan.ties
+    monkeypatch.setattr(cache, "decode", lambda document: decoded.append(real(document)) or decoded[-1])
+    monkeypatch.setattr(assembly.Plan, "ties", lambda plan: decoded.append("second pass") or ties(plan))
+    extracted.clear()
+    assert astschema.scan([root], cache_dir=store) == expected
+    assert extracted == []
+    units_decoded = [u.module if type(u) is units.Unit else u for u in decoded if type(u) in (units.Unit, str)]
+    assert units_decoded[0] == "second pass"
+    assert sorted(units_decoded[1:]) == ["core.database", "people.db_models", "shop.db_models", "staff.db_models"]
+    for entry in (store / "units").glob("*.json"):
+        entry.write_bytes(_forged(entry.read_bytes(), b'["not", "a unit"]'))
+    assert astschema.scan([root], cache_dir=store) == expected
+    assert sorted(extracted) == ["core.database", "people.db_models", "shop.db_models", "staff.db_models"]
+
+
+def test_a_forged_outline_stops_the_run_with_a_message(tmp_path, capsys):
+    """An outline the plan was made from, that the unit extracted again contradicts: the run
+    cannot go on, and says why (exit 2, no traceback)."""
+    from astschema import cli
+    from astschema.extract.assembly import Outline
+
+    root, store = app(tmp_path), tmp_path / "cache"
+    astschema.scan([root], cache_dir=store)
+    for entry in (store / "units").glob("*.json"):
+        module = __import__("json").loads(entry.read_bytes().partition(b"\n")[0])["module"]
+        entry.write_bytes(_forged(entry.read_bytes(), b"[]", Outline(module, (), (), (), (), (), ())))
+    assert cli.main(["summary", str(root), "--cache-dir", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert "is not what it says" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("root", FIXTURES, ids=lambda p: p.name)

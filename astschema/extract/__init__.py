@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .. import model, parse
 from ..diagnostics import Diagnostic, Location
 from ..resolve import ClassRef, Project
-from .assembly import Plan, assemble
+from .assembly import Plan, assemble, outline
 from .declarative import Declarative, Extension, TableDraft
 from .tables import core_table, is_index_call, is_table_call, module_index, settled
 from .values import Context, report_non_static_name
@@ -42,26 +42,27 @@ def extract(project: Project, modules: list[str], kept=None) -> tuple[list[model
     (see `assembly`), the units waiting in between as `units.Waiting`."""
     from ..units import Waiting  # it stores units: it imports this package
 
-    plan, waiting = Plan(), Waiting(on_disk=kept is not None)
+    plan, waiting = Plan(), Waiting(kept is not None, lambda module: extract_module(project, module))
     diagnostics, suppressions = [], {}
     order, seen, scanned = list(modules), set(modules), frozenset(modules)
     for module in order:  # grows while support modules are reached
         found = kept.load(module) if kept is not None else None
         if found is None:
             unit = extract_module(project, module)
-            text = kept.save(unit) if kept is not None else None
+            sketch = outline(unit)
+            waiting.put(sketch, unit, kept.save(unit, sketch) if kept is not None else None)
         else:
-            unit, text = found
+            sketch, text = found
+            waiting.put(sketch, text=text)
         if module in scanned:
             project.forget(module)  # a model file is mostly read by itself; the support modules by all
-        plan.add(unit)
-        diagnostics += unit.diagnostics
-        suppressions.update(dict.fromkeys(unit.suppressions))
-        for name in unit.reached:
+        plan.add(sketch)
+        diagnostics += sketch.diagnostics
+        suppressions.update(dict.fromkeys(sketch.suppressions))
+        for name in sketch.reached:
             if name not in seen:
                 seen.add(name)
                 order.append(name)
-        waiting.put(unit, text)
     databases, found = assemble(project, waiting, plan)
     return databases, diagnostics + found, tuple(suppressions)
 

@@ -2,8 +2,9 @@
 so that the drafts of every table are never all held with the model (at 10,000 modules, a
 cold scan ended assembly at 663 MB with them, 592 MB without).
 
-The first pass (`Plan.add`) notes of each draft what ties it to other modules' drafts. The
-second (`assemble`) makes the model table of a draft as soon as its unit comes, unless the
+The first pass (`Plan.add`) reads each unit's `Outline`: what ties each of its drafts to other
+modules' drafts (a unit loaded from the cache comes with its outline, and is decoded only in
+the second pass). The second (`assemble`) makes the model table of a draft as soon as its unit comes, unless the
 draft is tied: extended by another module, defined again in its database, a key-only column's
 type to take from elsewhere, or a reference to a class whose table is tied or comes later.
 Tied drafts are made together at the end, as they always were; drafts that others reach
@@ -23,7 +24,7 @@ from .values import Context
 
 
 @dataclass(frozen=True, slots=True)  # one per table: 100,000 in a large scan
-class _Draft:
+class Note:
     """What the first pass knows of one draft."""
 
     core: bool  # a Table() (which other modules' units may hold too)
@@ -32,6 +33,21 @@ class _Draft:
     reaches: tuple  # locations of the tables its references by class name
     key_only: bool  # has a column whose type comes from its key's target
     wants: tuple  # what key-only columns point at: full names, or table locations
+
+
+@dataclass(frozen=True, slots=True)
+class Outline:
+    """What the first pass and the scan need of one unit, without its drafts: kept beside
+    the unit (`units.Kept`), so that a unit loaded from the cache is decoded only once, in
+    the second pass."""
+
+    module: str
+    notes: tuple[Note, ...]  # of its drafts, as `_drafts` lists them
+    extended: tuple[Location, ...]  # the tables its extensions add to
+    origins: tuple[tuple[str, Location], ...]
+    diagnostics: tuple
+    suppressions: tuple
+    reached: tuple[str, ...]
 
 
 def _drafts(unit):
@@ -53,53 +69,59 @@ def _references(draft: TableDraft):
                 yield None, ref
 
 
+def outline(unit) -> Outline:
+    """The outline of a unit made now (a kept unit's is kept beside it)."""
+    notes = []
+    for core, draft in _drafts(unit):
+        reaches, wants = [], []
+        for column, ref in _references(draft):
+            if by_location(ref):
+                reaches.append(ref.table)
+            if column is not None and column.type_from_foreign_key:
+                wants.append(ref.table if by_location(ref) else (named_target(ref, draft) or (None,))[0])
+        notes.append(Note(core, draft.loc, (draft.database, fullname(draft)), tuple(reaches),
+                          any(c.type_from_foreign_key for c in draft.columns), tuple(wants)))
+    return Outline(unit.module, tuple(notes), tuple(extension.table for extension in unit.extensions),
+                   unit.origins, unit.diagnostics, unit.suppressions, unit.reached)
+
+
 @dataclass
 class Plan:
     """The first pass: what each unit's drafts need of the others (see the module's doc)."""
 
-    drafts: list[list[_Draft]] = field(default_factory=list)  # per unit
+    notes: list[tuple[Note, ...]] = field(default_factory=list)  # per unit
     positions: dict[str, int] = field(default_factory=dict)  # module -> its unit's position
     extended: set = field(default_factory=set)  # locations of tables extensions add to
     origins: dict = field(default_factory=dict)  # database -> where first named
 
-    def add(self, unit) -> None:
-        self.positions[unit.module] = len(self.drafts)
-        found = []
-        for core, draft in _drafts(unit):
-            reaches, wants = [], []
-            for column, ref in _references(draft):
-                if by_location(ref):
-                    reaches.append(ref.table)
-                if column is not None and column.type_from_foreign_key:
-                    wants.append(ref.table if by_location(ref) else (named_target(ref, draft) or (None,))[0])
-            found.append(_Draft(core, draft.loc, (draft.database, fullname(draft)), tuple(reaches),
-                                any(c.type_from_foreign_key for c in draft.columns), tuple(wants)))
-        self.drafts.append(found)
-        self.extended.update(extension.table for extension in unit.extensions)
-        for database, where in unit.origins:
+    def add(self, outline: Outline) -> None:
+        self.positions[outline.module] = len(self.notes)
+        self.notes.append(outline.notes)
+        self.extended.update(outline.extended)
+        for database, where in outline.origins:
             self.origins.setdefault(database, where)
 
     def ties(self) -> _Ties:
         """Which drafts are made, which wait to the end and which are kept. The plan is spent:
         its notes go as the second pass begins."""
-        drafts, self.drafts = self.drafts, []
+        notes, self.notes = self.notes, []
 
-        def at(ident) -> _Draft:
-            return drafts[ident[0]][ident[1]]
+        def at(ident) -> Note:
+            return notes[ident[0]][ident[1]]
 
         core = {}  # a Table()'s location -> (first listed, the draft made: the last unit's)
-        for position, found in enumerate(drafts):
-            for n, draft in enumerate(found):
-                if draft.core:
-                    core[draft.loc] = (core.get(draft.loc, (len(core),))[0], (position, n))
-        made = [(position, n) for position, found in enumerate(drafts) for n, draft in enumerate(found)
-                if not draft.core or core[draft.loc][1] == (position, n)]
+        for position, found in enumerate(notes):
+            for n, note in enumerate(found):
+                if note.core:
+                    core[note.loc] = (core.get(note.loc, (len(core),))[0], (position, n))
+        made = [(position, n) for position, found in enumerate(notes) for n, note in enumerate(found)
+                if not note.core or core[note.loc][1] == (position, n)]
         by_loc, counts = {}, defaultdict(int)
         for ident in made:
-            draft = at(ident)
-            counts[draft.key] += 1
-            if not draft.core or draft.loc not in by_loc or at(by_loc[draft.loc]).core:
-                by_loc[draft.loc] = ident  # a class's table is found before a Table()'s
+            note = at(ident)
+            counts[note.key] += 1
+            if not note.core or note.loc not in by_loc or at(by_loc[note.loc]).core:
+                by_loc[note.loc] = ident  # a class's table is found before a Table()'s
         wanted = {at(by_loc[w]).key[1] if w in by_loc else None if isinstance(w, Location) else w
                   for ident in made for w in at(ident).wants}
         tied = {ident for ident in made
