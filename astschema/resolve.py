@@ -134,14 +134,16 @@ class Project:
 
     def module(self, name: str) -> parse.ModuleSummary | None:
         """The summary of a module of the scanned tree, found on first use."""
-        if name not in self.sources:
-            self._locate(name)
+        self.locate(name)
         summary = self.summary(name)
         if summary is not None:
             self.reached[name] = None
         return summary
 
-    def _locate(self, name: str) -> None:
+    def locate(self, name: str) -> None:
+        """Find a module's file under the roots, unless it is found (or looked for) already."""
+        if name in self.sources:
+            return
         self.sources[name] = None
         relative = Path(*name.split(".")) if name else None
         for root in self.roots if relative else ():
@@ -162,8 +164,7 @@ class Project:
         or why there is none; None when its meaning is not known yet."""
         if name in self._fingerprints:  # asked for by every module that read it
             return self._fingerprints[name]
-        if name not in self.sources:
-            self._locate(name)
+        self.locate(name)
         if self.sources[name] is None:
             found = f"problem:{self._problems[name].message}" if name in self._problems else "absent"
         else:

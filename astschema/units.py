@@ -48,6 +48,10 @@ class Kept:
         digest.update(b"\0" + module.encode())
         return self.directory / f"{digest.hexdigest()}.json"
 
+    def holds(self, module: str) -> bool:
+        """Whether a unit is kept for `module` (current or not)."""
+        return self._path(module).is_file()
+
     def load(self, module: str) -> tuple[Outline, str] | None:
         """The outline of the unit kept for `module`, if every module it read is what it was,
         and the unit's JSON text (checked whole by its digest, decoded when assembled)."""

@@ -206,6 +206,29 @@ def test_kept_units_give_the_fixtures_what_extraction_gives(tmp_path, root, extr
     assert extracted == []  # every unit reused, and the same schema and findings
 
 
+@pytest.mark.parametrize("root", FIXTURES, ids=lambda p: p.name)
+def test_modules_extracted_on_every_core_give_what_one_process_gives(tmp_path, monkeypatch, root, extracted):
+    """Forked workers extract the scanned modules that have no kept unit; what they make, and
+    keep, is what one process makes."""
+    monkeypatch.setattr(extract, "PARALLEL_FROM_MODULES", 2)
+    copy = tmp_path / root.name
+    shutil.copytree(root, copy)
+    alone = astschema.scan([copy], jobs=1)
+    del extracted[:]
+    store = tmp_path / "cache"
+    for cache_dir in (None, store):
+        schema = astschema.scan([copy], jobs=2, cache_dir=cache_dir)
+        assert schema == alone
+        assert schema.diagnostics == alone.diagnostics and schema.suppressions == alone.suppressions
+    scanned = {t.module for d in alone.databases for t in d.tables if t.module.endswith("db_models")}
+    assert scanned and not scanned & set(extracted)  # the workers extracted them, not this process
+    kept = len(list((store / "units").glob("*.json")))
+    assert kept >= len(scanned)
+    del extracted[:]
+    assert astschema.scan([copy], jobs=2, cache_dir=store) == alone
+    assert extracted == []  # what the workers kept is reused
+
+
 def test_a_module_that_searched_every_file_is_resolved_again_when_any_changes(tmp_path, extracted):
     """`X = load_utility("X")`: the class is found by name among all files, so a second class
     of that name anywhere makes it ambiguous (and the column's type unknown)."""

@@ -7,6 +7,7 @@ else by the configured default database.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .. import model, parse
@@ -39,32 +40,73 @@ def extract(project: Project, modules: list[str], kept=None) -> tuple[list[model
     """Databases, diagnostics and suppressions of the scanned modules and the support modules
     they import (an import would register their mapped classes too): each module extracted
     on its own (or its unit reused from `kept`, a `units.Kept`), then their tables together
-    (see `assembly`), the units waiting in between as `units.Waiting`."""
+    (see `assembly`), the units waiting in between as `units.Waiting`. The scanned modules
+    that have no kept unit are extracted on every core."""
     from ..units import Waiting  # it stores units: it imports this package
 
     plan, waiting = Plan(), Waiting(kept is not None, lambda module: extract_module(project, module))
     diagnostics, suppressions = [], {}
     order, seen, scanned = list(modules), set(modules), frozenset(modules)
-    for module in order:  # grows while support modules are reached
-        found = kept.load(module) if kept is not None else None
-        if found is None:
-            unit = extract_module(project, module)
-            sketch = outline(unit)
-            waiting.put(sketch, unit, kept.save(unit, sketch) if kept is not None else None)
-        else:
-            sketch, text = found
-            waiting.put(sketch, text=text)
-        if module in scanned:
-            project.forget(module)  # a model file is mostly read by itself; the support modules by all
-        plan.add(sketch)
-        diagnostics += sketch.diagnostics
-        suppressions.update(dict.fromkeys(sketch.suppressions))
-        for name in sketch.reached:
-            if name not in seen:
-                seen.add(name)
-                order.append(name)
+    with _made_ahead(project, [m for m in modules if kept is None or not kept.holds(m)], kept) as made:
+        for module in order:  # grows while support modules are reached
+            found = kept.load(module) if kept is not None and module not in made else None
+            if found is None:
+                unit, sketch, text = next(made[module]) if module in made else _made(project, module, kept)
+                waiting.put(sketch, unit, text)
+            else:
+                sketch, text = found
+                waiting.put(sketch, text=text)
+            if module in scanned:
+                project.forget(module)  # a model file is mostly read by itself; the support modules by all
+            plan.add(sketch)
+            diagnostics += sketch.diagnostics
+            suppressions.update(dict.fromkeys(sketch.suppressions))
+            for name in sketch.reached:
+                if name not in seen:
+                    seen.add(name)
+                    order.append(name)
+                    project.locate(name)  # found by a worker's import, maybe: not here yet
     databases, found = assemble(project, waiting, plan)
     return databases, diagnostics + found, tuple(suppressions)
+
+
+def _made(project: Project, module: str, kept):
+    """(unit, its outline, its JSON text if kept) of a module extracted now."""
+    unit = extract_module(project, module)
+    sketch = outline(unit)
+    return unit, sketch, kept.save(unit, sketch) if kept is not None else None
+
+
+# Below this many modules to extract, forking workers costs more than it saves.
+PARALLEL_FROM_MODULES = 50
+
+_FORKED = None  # (project, kept) of the scan whose extracting workers are forked: they inherit it
+
+
+@contextmanager
+def _made_ahead(project: Project, modules: list[str], kept):
+    """`_made` of each of `modules`, on every core: module -> an iterator of its result, to be
+    taken in the order given (empty for too few modules, or one core)."""
+    from ..cache import pool, workers_for
+
+    if workers_for(len(modules), PARALLEL_FROM_MODULES, project.config.jobs) < 2:
+        yield {}
+        return
+    global _FORKED
+    _FORKED = project, kept
+    try:
+        with pool(len(modules), PARALLEL_FROM_MODULES, project.config.jobs) as workers:
+            yield dict.fromkeys(modules, iter(workers.map(_made_forked, modules)))
+    finally:
+        _FORKED = None
+
+
+def _made_forked(module: str):
+    """In a forked worker: `_made` for the scan's project, which then forgets the module."""
+    project, kept = _FORKED
+    made = _made(project, module, kept)
+    project.forget(module)
+    return made
 
 
 def extract_module(project: Project, module: str) -> Unit:
