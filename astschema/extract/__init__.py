@@ -96,7 +96,8 @@ def _made_ahead(project: Project, modules: list[str], kept):
     _FORKED = project, kept
     try:
         with pool(len(modules), PARALLEL_FROM_MODULES, project.config.jobs) as workers:
-            yield dict.fromkeys(modules, iter(workers.map(_made_forked, modules)))
+            # a few modules a batch: results wait until taken, and a batch comes back whole
+            yield dict.fromkeys(modules, iter(workers.map(_made_forked, modules, chunk=8)))
     finally:
         _FORKED = None
 
