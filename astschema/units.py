@@ -48,19 +48,22 @@ class Kept:
         digest.update(b"\0" + module.encode())
         return self.directory / f"{digest.hexdigest()}.json"
 
-    def holds(self, module: str) -> bool:
-        """Whether a unit is kept for `module` (current or not)."""
-        return self._path(module).is_file()
+    def current(self, module: str) -> bool:
+        """Whether a unit is kept for `module` and every module it read is what it was (by
+        its entry's first line alone: `load` checks the rest)."""
+        try:
+            with self._path(module).open("rb") as entry:
+                return self._head(module, entry.readline()) is not None
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return False
 
     def load(self, module: str) -> tuple[Outline, str] | None:
         """The outline of the unit kept for `module`, if every module it read is what it was,
         and the unit's JSON text (checked whole by its digest, decoded when assembled)."""
         try:
             head, _, text = self._path(module).read_bytes().partition(b"\n")
-            document = json.loads(head)
-            if document["module"] != module or document["unit"] != _digest(text) or any(
-                self.project.fingerprint(name) != fingerprint for name, fingerprint in document["reads"]
-            ) or (document["tree"] is not None and document["tree"] != self.project.tree()):
+            document = self._head(module, head)
+            if document is None or document["unit"] != _digest(text):
                 return None
             sketch = cache.decode(document["outline"])
             text = text.decode("ascii")
@@ -69,6 +72,15 @@ class Kept:
         if type(sketch) is not Outline or sketch.module != module:
             return None
         return sketch, text
+
+    def _head(self, module: str, line: bytes) -> dict | None:
+        """An entry's first line, if it is of `module` and what it read is unchanged."""
+        document = json.loads(line)
+        if document["module"] != module or any(
+            self.project.fingerprint(name) != fingerprint for name, fingerprint in document["reads"]
+        ) or (document["tree"] is not None and document["tree"] != self.project.tree()):
+            return None
+        return document
 
     def save(self, unit: Unit, sketch: Outline) -> str | None:
         """Keep `unit` and its outline; the unit's JSON text, if it has one."""

@@ -229,6 +229,20 @@ def test_modules_extracted_on_every_core_give_what_one_process_gives(tmp_path, m
     assert extracted == []  # what the workers kept is reused
 
 
+def test_modules_whose_kept_units_went_stale_are_extracted_on_every_core(tmp_path, monkeypatch, extracted):
+    """An edited mixin: every model using it is extracted again, by the workers."""
+    monkeypatch.setattr(extract, "PARALLEL_FROM_MODULES", 2)
+    root, store = app(tmp_path), tmp_path / "cache"
+    astschema.scan([root], cache_dir=store, jobs=2)
+    (root / "core" / "database.py").write_text(CORE.replace("created = Column(DateTime)",
+                                                            "created = Column(DateTime)\n    updated = Column(DateTime)"))
+    del extracted[:]
+    schema = astschema.scan([root], cache_dir=store, jobs=2)
+    assert extracted == ["core.database"]  # a support module: here; the three model files: by the workers
+    assert schema == astschema.scan([root], jobs=1)
+    assert "updated" in [c.name for c in schema.database("people").table("people").columns]
+
+
 def test_a_module_that_searched_every_file_is_resolved_again_when_any_changes(tmp_path, extracted):
     """`X = load_utility("X")`: the class is found by name among all files, so a second class
     of that name anywhere makes it ambiguous (and the column's type unknown)."""

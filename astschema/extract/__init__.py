@@ -41,13 +41,13 @@ def extract(project: Project, modules: list[str], kept=None) -> tuple[list[model
     they import (an import would register their mapped classes too): each module extracted
     on its own (or its unit reused from `kept`, a `units.Kept`), then their tables together
     (see `assembly`), the units waiting in between as `units.Waiting`. The scanned modules
-    that have no kept unit are extracted on every core."""
+    that have no current kept unit are extracted on every core."""
     from ..units import Waiting  # it stores units: it imports this package
 
     plan, waiting = Plan(), Waiting(kept is not None, lambda module: extract_module(project, module))
     diagnostics, suppressions = [], {}
     order, seen, scanned = list(modules), set(modules), frozenset(modules)
-    with _made_ahead(project, [m for m in modules if kept is None or not kept.holds(m)], kept) as made:
+    with _made_ahead(project, [m for m in modules if kept is None or not kept.current(m)], kept) as made:
         for module in order:  # grows while support modules are reached
             found = kept.load(module) if kept is not None and module not in made else None
             if found is None:
