@@ -4,9 +4,10 @@ cold scan ended assembly at 663 MB with them, 592 MB without).
 
 The first pass (`Plan.add`) reads each unit's `Outline`: what ties each of its drafts to other
 modules' drafts (a unit loaded from the cache comes with its outline, and is decoded only in
-the second pass). The second (`assemble`) makes the model table of a draft as soon as its unit comes, unless the
-draft is tied: extended by another module, defined again in its database, a key-only column's
-type to take from elsewhere, or a reference to a class whose table is tied or comes later.
+the second pass). The second (`assemble`) makes the model table of a draft as soon as its unit
+comes, unless the draft is tied: extended by another module, defined again in its database, a
+key-only column's type to take from elsewhere, or a reference to a class whose table is tied or
+comes later.
 Tied drafts are made together at the end, as they always were; drafts that others reach
 (by class, or as the table a key-only column takes its type from) are kept until then.
 """
