@@ -38,7 +38,7 @@ _TYPES = {cls.__name__: cls for cls in (
 _FIELDS = {}  # by type name: its fields' values, as a tuple
 
 
-# -- JSON codec: a dataclass is [type name, *fields], a tuple ["(", *items], a list ["[", *items],
+# -- JSON codec: a dataclass is [type name, *fields], a tuple ["(", *items] ([] if empty), a list ["[", *items],
 #    a dict ["{", *keys and values], bytes ["b", base64], a location [line, col] in the path of
 #    a summary's own file, or [line, col, n] in the nth path of a document with several. -----
 
@@ -68,7 +68,7 @@ def _encode(value, paths: dict | None = None):
     if cls in _PLAIN:
         return value
     if cls is tuple:
-        return ["(", *_encoded(value, paths)]
+        return ["(", *_encoded(value, paths)] if value else []  # (): a column has several
     if cls is Location:
         if paths is None:
             return [value.line, value.col]
@@ -99,7 +99,7 @@ def _decode(value: list, paths: list[str]):
         return Location(paths[value[2]] if len(value) > 2 else paths[0], head, value[1])
     # strings interned: names, types and paths repeat across thousands of tables
     items = [item if (kind := item.__class__) is not list and kind is not str else
-             _decode(item, paths) if kind is list else intern(item) for item in value[1:]]
+             (_decode(item, paths) if item else ()) if kind is list else intern(item) for item in value[1:]]
     if head == "(":
         return tuple(items)
     if head == "[":
@@ -123,7 +123,7 @@ def decode(document: dict):
     paths = document["paths"]
     if not all(isinstance(path, str) for path in paths):
         raise TypeError("paths")
-    return _decode(document["value"], paths)
+    return _decode(document["value"], paths) if document["value"] != [] else ()
 
 
 def _summary_from(entry: str | bytes, key: str, path: str, module: str, is_package: bool):

@@ -12,6 +12,7 @@ import pytest
 
 import astschema
 from astschema import cache, parse
+from astschema.diagnostics import Location
 from support import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -458,3 +459,14 @@ def test_a_file_changed_after_its_entry_went_is_reported_not_mixed(tmp_path, cou
         else:
             assert counted == ["db_models.py"] and [c.name for c in summary.classes] == ["Item"]
             assert project.diagnostics == [] and project.fingerprint("shop.db_models") == before
+
+
+@pytest.mark.parametrize("value", [(), ((), [()], {"k": ()}), ("x", 1, None, True, b"\0", (("a",), ())),
+                                   Location("a.py", 3, 4), [Location("a.py", 1, 1), Location("b.py", 2, 2)]],
+                         ids=["empty", "nested empty", "plain", "location", "two paths"])
+def test_the_codec_gives_back_what_it_was_given(value):
+    """Every shape the codec writes, empty tuples (`[]`: a column has several) among them."""
+    text = cache.encode(value)
+    back = cache.decode(json.loads(text))
+    assert back == value and type(back) is type(value)
+    assert "[\"(\"]" not in text  # an empty tuple is written short
