@@ -30,6 +30,10 @@ from .diagnostics import Diagnostic, Location
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_FROM = 8
 
+# Workers other than `fresh` ones are forked (they share what this process holds), where the
+# system can fork (not on Windows; explicitly, whatever Python's default start method).
+FORKING = "fork" in multiprocessing.get_all_start_methods()
+
 _TYPES = {cls.__name__: cls for cls in (
     parse.Const, parse.Name, parse.Attribute, parse.Call, parse.Seq, parse.Mapping, parse.Subscript,
     parse.BinOp, parse.Starred, parse.Unknown, parse.Import, parse.Binding, parse.Method, parse.ClassInfo,
@@ -353,7 +357,7 @@ def pool(amount: int, threshold: int, jobs: int | None = None, fresh: bool = Fal
     if workers < 2:
         yield _InProcess()
         return
-    context = multiprocessing.get_context("spawn") if fresh else None
+    context = multiprocessing.get_context("spawn" if fresh or not FORKING else "fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker,
                              initargs=(fresh,)) as executor:
         yield _Chunked(executor, workers, _collected if fresh else _star)

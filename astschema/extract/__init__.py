@@ -86,10 +86,11 @@ _FORKED = None  # (project, kept) of the scan whose extracting workers are forke
 @contextmanager
 def _made_ahead(project: Project, modules: list[str], kept):
     """`_made` of each of `modules`, on every core: module -> an iterator of its result, to be
-    taken in the order given (empty for too few modules, or one core)."""
-    from ..cache import pool, workers_for
+    taken in the order given (empty for too few modules, one core, or a system that cannot
+    fork: the workers inherit the project)."""
+    from ..cache import FORKING, pool, workers_for
 
-    if workers_for(len(modules), PARALLEL_FROM_MODULES, project.config.jobs) < 2:
+    if not FORKING or workers_for(len(modules), PARALLEL_FROM_MODULES, project.config.jobs) < 2:
         yield {}
         return
     global _FORKED
