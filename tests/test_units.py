@@ -128,8 +128,8 @@ def _unit_changed(entry: bytes) -> bytes:
 
 @pytest.mark.parametrize("damage", [lambda _: b"", lambda _: b"{", lambda _: b'{"module": 1}', lambda _: b"[]",
                                     lambda entry: entry[:-10], lambda entry: entry.partition(b"\n")[0],
-                                    _unit_changed],
-                         ids=["empty", "brace", "foreign", "list", "truncated", "head only", "unit changed"])
+                                    _unit_changed, lambda _: b"[" * 100_000],
+                         ids=["empty", "brace", "foreign", "list", "truncated", "head only", "unit changed", "deep"])
 def test_a_damaged_unit_is_extracted_again(tmp_path, extracted, damage):
     root, store = app(tmp_path), tmp_path / "cache"
     astschema.scan([root], cache_dir=store)
