@@ -1,12 +1,14 @@
 """Extraction kept between runs: a module is extracted again only when a module it read changed."""
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 import astschema
-from astschema import extract
+from astschema import cache, cli, extract, units
+from astschema.extract import assembly
 from test_cache import FIXTURES
 from test_cache import MODEL as SHOP
 
@@ -143,10 +145,6 @@ def test_a_damaged_unit_is_extracted_again(tmp_path, extracted, damage):
 def _forged(entry: bytes, text: bytes, outline=None) -> bytes:
     """An entry whose unit is `text`, with the digest of it (and another outline): what no
     damage makes, only a forger."""
-    import json
-
-    from astschema import cache, units
-
     head = json.loads(entry.partition(b"\n")[0])
     head["unit"] = units._digest(text)
     if outline is not None:
@@ -157,12 +155,8 @@ def _forged(entry: bytes, text: bytes, outline=None) -> bytes:
 def test_a_kept_unit_is_decoded_once_and_only_when_assembled(tmp_path, monkeypatch, extracted):
     """Its outline is all the first pass reads; a unit that then does not decode, though its
     digest matched, is extracted again."""
-    from astschema import cache, units
-
     root, store = app(tmp_path), tmp_path / "cache"
     expected = astschema.scan([root], cache_dir=store)
-    from astschema.extract import assembly
-
     decoded, real, ties = [], cache.decode, assembly.Plan.ties
     monkeypatch.setattr(cache, "decode", lambda document: decoded.append(real(document)) or decoded[-1])
     monkeypatch.setattr(assembly.Plan, "ties", lambda plan: decoded.append("second pass") or ties(plan))
@@ -181,14 +175,11 @@ def test_a_kept_unit_is_decoded_once_and_only_when_assembled(tmp_path, monkeypat
 def test_a_forged_outline_stops_the_run_with_a_message(tmp_path, capsys):
     """An outline the plan was made from, that the unit extracted again contradicts: the run
     cannot go on, and says why (exit 2, no traceback)."""
-    from astschema import cli
-    from astschema.extract.assembly import Outline
-
     root, store = app(tmp_path), tmp_path / "cache"
     astschema.scan([root], cache_dir=store)
     for entry in (store / "units").glob("*.json"):
-        module = __import__("json").loads(entry.read_bytes().partition(b"\n")[0])["module"]
-        entry.write_bytes(_forged(entry.read_bytes(), b"[]", Outline(module, (), (), (), (), (), ())))
+        module = json.loads(entry.read_bytes().partition(b"\n")[0])["module"]
+        entry.write_bytes(_forged(entry.read_bytes(), b"[]", assembly.Outline(module, (), (), (), (), (), ())))
     assert cli.main(["summary", str(root), "--cache-dir", str(store)]) == 2
     err = capsys.readouterr().err
     assert "is not what it says" in err and "Traceback" not in err
