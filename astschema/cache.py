@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import operator
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import fields, replace
@@ -30,9 +31,10 @@ from .diagnostics import Diagnostic, Location
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_FROM = 8
 
-# Workers other than `fresh` ones are forked (they share what this process holds), where the
-# system can fork (not on Windows; explicitly, whatever Python's default start method).
-FORKING = "fork" in multiprocessing.get_all_start_methods()
+# Workers other than `fresh` ones are forked (they share what this process holds), explicitly,
+# whatever Python's default start method, where forking is safe: not on Windows (no fork), nor
+# on macOS (where Python spawns by default: system libraries may not survive a fork).
+FORKING = "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
 _TYPES = {cls.__name__: cls for cls in (
     parse.Const, parse.Name, parse.Attribute, parse.Call, parse.Seq, parse.Mapping, parse.Subscript,
