@@ -234,6 +234,16 @@ def test_modules_whose_kept_units_went_stale_are_extracted_on_every_core(tmp_pat
     assert "updated" in [c.name for c in schema.database("people").table("people").columns]
 
 
+def test_where_forking_is_unsafe_model_files_are_resolved_here(tmp_path, monkeypatch, extracted):
+    """macOS and Windows: the workers could not inherit the project; one process resolves."""
+    monkeypatch.setattr(extract, "PARALLEL_FROM_MODULES", 2)
+    monkeypatch.setattr(cache, "FORKING", False)
+    root = app(tmp_path)
+    schema = astschema.scan([root], jobs=2)
+    assert sorted(extracted) == ["core.database", "people.db_models", "shop.db_models", "staff.db_models"]
+    assert schema == astschema.scan([root], jobs=1)
+
+
 def test_a_module_that_searched_every_file_is_resolved_again_when_any_changes(tmp_path, extracted):
     """`X = load_utility("X")`: the class is found by name among all files, so a second class
     of that name anywhere makes it ambiguous (and the column's type unknown)."""
