@@ -47,7 +47,7 @@ def extract(project: Project, modules: list[str], kept=None) -> tuple[list[model
     plan, waiting = Plan(), Waiting(kept is not None, lambda module: extract_module(project, module))
     diagnostics, suppressions = [], {}
     order, seen, scanned = list(modules), set(modules), frozenset(modules)
-    with _made_ahead(project, [m for m in modules if kept is None or not kept.current(m)], kept) as made:
+    with _made_ahead(project, modules, kept) as made:
         for module in order:  # grows while support modules are reached
             found = kept.load(module) if kept is not None and module not in made else None
             if found is None:
@@ -85,12 +85,17 @@ _FORKED = None  # (project, kept) of the scan whose extracting workers are forke
 
 @contextmanager
 def _made_ahead(project: Project, modules: list[str], kept):
-    """`_made` of each of `modules`, on every core: module -> an iterator of its result, to be
-    taken in the order given (empty for too few modules, one core, or a system that cannot
-    fork: the workers inherit the project)."""
+    """`_made` of each of `modules` without a current kept unit, on every core: module -> an
+    iterator of its result, to be taken in the order given (empty for too few modules, one
+    core, or a system that cannot fork: the workers inherit the project)."""
     from ..cache import FORKING, pool, workers_for
 
-    if not FORKING or workers_for(len(modules), PARALLEL_FROM_MODULES, project.config.jobs) < 2:
+    def enough(found) -> bool:
+        return FORKING and workers_for(len(found), PARALLEL_FROM_MODULES, project.config.jobs) >= 2
+
+    # each entry's first line is read only if workers may take what it does not serve
+    modules = [m for m in modules if kept is None or not kept.current(m)] if enough(modules) else []
+    if not enough(modules):
         yield {}
         return
     global _FORKED

@@ -76,10 +76,11 @@ def outline(unit) -> Outline:
     for core, draft in _drafts(unit):
         reaches, wants = [], []
         for column, ref in _references(draft):
-            if by_location(ref):
+            located = by_location(ref)
+            if located:
                 reaches.append(ref.table)
             if column is not None and column.type_from_foreign_key:
-                wants.append(ref.table if by_location(ref) else (named_target(ref, draft) or (None,))[0])
+                wants.append(ref.table if located else (named_target(ref, draft) or (None,))[0])
         notes.append(Note(core, draft.loc, (draft.database, fullname(draft)), tuple(reaches),
                           any(c.type_from_foreign_key for c in draft.columns), tuple(wants)))
     return Outline(unit.module, tuple(notes), tuple(extension.table for extension in unit.extensions),
