@@ -62,7 +62,7 @@ def _scan(paths, include, exclude, default_database, base_factories, types, conf
     databases, found, suppressions = extract(project, modules, kept)
     parser.release()  # the project holds what it needs; a caller's parser outlives the scan
     diagnostics += found
-    return Schema(tuple(databases), tuple(sorted(set(diagnostics), key=Diagnostic.order)), suppressions, config,
+    return Schema(databases, tuple(sorted(set(diagnostics), key=Diagnostic.order)), suppressions, config,
                   None if cache_dir is None else Path(cache_dir))
 
 

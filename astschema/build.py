@@ -13,7 +13,7 @@ import enum
 import sqlalchemy as sa
 
 from . import model, sqla
-from .graph import home
+from .graph import foreign_keys, home
 
 
 class BuildError(Exception):
@@ -127,6 +127,24 @@ def _new_metadata(convention: dict) -> sa.MetaData:
     return metadata
 
 
+def declared(database: model.Database):
+    """`target(fk)`: the table a key of `database` is declared to in its own DDL, or None
+    when its target is not there (in another database, or no such table or column)."""
+    columns = {t.fullname: {c.key for c in t.columns} for t in database.tables}
+
+    def target(fk: model.ForeignKey) -> str | None:
+        return fk.target_table if set(fk.target_columns) <= columns.get(fk.target_table, set()) else None
+
+    return target
+
+
+def undeclared(table: model.Table, target) -> tuple[tuple[str, str], ...]:
+    """("foreign key t(c) -> u.id", "u") of each key of `table` that its database's DDL cannot
+    declare (`target` from `declared`)."""
+    return tuple((f"foreign key {table.name}({', '.join(fk.columns)}) -> {fk.target}", fk.target_table)
+                 for fk in foreign_keys(table) if target(fk) is None)
+
+
 def build_metadata(database: model.Database) -> sa.MetaData:
     """The database's tables as SQLAlchemy objects. Problems go to `info["astschema_problems"]`
     as (table key, message, location); the table concerned is left out rather than guessed.
@@ -134,11 +152,7 @@ def build_metadata(database: model.Database) -> sa.MetaData:
     rules report those) cannot be declared here and is left out."""
     metadata = _new_metadata(_convention(database))
     metadata.info["database"] = database.name
-    columns = {t.fullname: {c.key for c in t.columns} for t in database.tables}
-
-    def target(fk: model.ForeignKey) -> str | None:
-        return fk.target_table if set(fk.target_columns) <= columns.get(fk.target_table, set()) else None
-
+    target = declared(database)
     for table in database.tables:
         _add_table(metadata, table, target, table.schema)
     _drop_dangling_keys(metadata)
@@ -151,13 +165,10 @@ def build_schemas(schema: model.Schema) -> sa.MetaData:
     conventions = {d.naming_convention for d in schema.databases}
     metadata = _new_metadata(_convention(schema.databases[0]) if len(conventions) == 1 and schema.databases else {})
     columns = {(d.name, t.fullname): {c.key for c in t.columns} for d in schema.databases for t in d.tables}
-    homes: dict[str, list[str]] = {}
-    for database_name, table_name in columns:
-        homes.setdefault(table_name, []).append(database_name)
     for database in schema.databases:
 
         def target(fk: model.ForeignKey, source=database.name) -> str | None:
-            owner = home(homes.get(fk.target_table, ()), source)
+            owner = home(schema.homes.get(fk.target_table, ()), source)
             if owner is None or not set(fk.target_columns) <= columns[(owner, fk.target_table)]:
                 return None
             return f"{owner}.{fk.target_table}"

@@ -19,6 +19,7 @@ import multiprocessing
 import operator
 import os
 import sys
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import fields, replace
@@ -348,6 +349,10 @@ class _InProcess:
     def map(self, function, *iterables, chunk=None):
         return list(map(function, *iterables))
 
+    def each(self, function, arguments):
+        for each in arguments:
+            yield each, function(*each)
+
 
 @contextmanager
 def pool(amount: int, threshold: int, jobs: int | None = None, fresh: bool = False):
@@ -392,6 +397,20 @@ class _Chunked:
         items = list(zip(*iterables, strict=True))
         chunk = chunk or max(1, len(items) // (self.workers * 4))
         return self.executor.map(self.call, [function] * len(items), items, chunksize=chunk)
+
+    def each(self, function, arguments):
+        """(arguments, `function(*arguments)`) for each from the iterator `arguments`, in
+        order; the next are taken from it only as results come back (a job per worker and one
+        more are in flight), so that what it makes is never all held at once."""
+        pending = deque()
+        for each in arguments:
+            pending.append((each, self.executor.submit(self.call, function, each)))
+            if len(pending) > self.workers:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
 
 
 def _star(function, arguments):

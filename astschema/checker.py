@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .diagnostics import Diagnostic, Location
 from .model import Schema
-from .rules import ALL_RULES, CheckContext
+from .rules import ALL_RULES, CheckContext, DatabaseRule
 from .rules.suppression import UnusedSuppression
 
 
@@ -25,9 +25,14 @@ def check(schema: Schema, *, select=None, ignore=None) -> list[Diagnostic]:
     ignore = tuple(ignore if ignore is not None else config.ignore)
     context = CheckContext(schema, config)
     findings: set[Diagnostic] = set()
-    for rule in ALL_RULES:
-        if selected(rule.code, select, ignore):
-            findings.update(rule().check(context))
+    rules = [rule() for rule in ALL_RULES if selected(rule.code, select, ignore)]
+    each = [rule for rule in rules if isinstance(rule, DatabaseRule)]
+    if each:
+        for database in schema.databases:  # each database once, for every rule
+            for rule in each:
+                findings.update(rule.check_database(context, database))
+    for rule in rules:
+        findings.update(rule.check(context))
     kept, used = _suppress(findings, schema.suppressions)
     if selected(UnusedSuppression.code, select, ignore):
         kept += _unused(schema.suppressions, used, select, ignore)

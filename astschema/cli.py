@@ -308,7 +308,7 @@ def _after_scan(schema, args, config) -> int:
     from .report import render
 
     if args.command == "ddl" and schema.databases:
-        schema.compiled(schema.databases[0].name, args.dialect)  # one parallel pass for check and ddl
+        schema.compiled(schema.names[0], args.dialect)  # one parallel pass for check and ddl
     findings = check(schema)
     if args.command == "check":
         sys.stdout.write(render(findings, args.output_format, statistics=args.statistics, quiet=args.quiet))
@@ -418,18 +418,18 @@ def rules_markdown(rules) -> str:
 
 
 def _ddl(schema, args, findings):
-    from .ddl import left_out_keys
+    from .ddl import left_out
     from .diagnostics import Diagnostic
     from .report import LAYOUT, escape
 
-    names = [d.name for d in schema.databases]
+    names = schema.names
     unknown = [n for n in args.database or () if n not in names]
     if unknown:
         print(f"astschema: no database named {', '.join(unknown)} (found: {', '.join(names) or 'none'})",
               file=sys.stderr)
         return None
     known = {(f.code, f.location) for f in findings}
-    problems, left_out = [], left_out_keys(schema)
+    problems = []
 
     def lines():
         """A database at a time: 100,000 tables make some 60 MB of DDL, never held whole."""
@@ -437,7 +437,7 @@ def _ddl(schema, args, findings):
             compiled = schema.compiled(name, args.dialect)
             # names come from scanned source: escaped, so a newline cannot end the SQL comment
             yield f"{chr(10) if n else ''}-- database: {escape(name)}\n"  # a blank line between databases
-            yield from (f"-- left out: {escape(key)}\n" for key in left_out.get(name, ()))
+            yield from (f"-- left out: {escape(key)}\n" for key in left_out(schema, name, compiled.left_out))
             yield from (f"{escape(statement, keep=LAYOUT)};\n" for statement in compiled.statements.each(args.dialect))
             for table, reason in compiled.refusals[args.dialect]:
                 location = schema.database(name).table(table).location
@@ -459,5 +459,5 @@ def _summary(schema, args, findings):
     for database in schema.databases:
         modules = ", ".join(m.removesuffix(".db_models") for m in database.modules)
         lines.append(escape(f"{database.name}: {len(database.tables)} tables from modules: {modules}"))
-    lines.append(escape(f"{len(schema.databases)} databases: {', '.join(d.name for d in schema.databases)}"))
+    lines.append(escape(f"{len(schema.databases)} databases: {', '.join(schema.names)}"))
     return ["\n".join(lines), "\n"], []

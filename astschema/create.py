@@ -20,8 +20,8 @@ import networkx as nx
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from .build import build_schemas
-from .ddl import left_out_keys, statements
+from .build import build_schemas, declared, undeclared
+from .ddl import left_out, statements
 from .graph import database_graph
 from .model import Schema
 from .rules.safety import SAFE_NAME
@@ -243,7 +243,7 @@ def create(schema: Schema, *, url_template: str = DEFAULT_URL_TEMPLATE, database
     else:
         targets = [(name, url_for(url_template, name), None) for name in names]
         combined = None
-    created, left_out = [], left_out_keys(schema)
+    created = []
     for name, url, schema_name in targets:
         metadata = _schema_tables(combined, name) if combined is not None else schema.metadata(name)
         if dry_run:
@@ -257,8 +257,11 @@ def create(schema: Schema, *, url_template: str = DEFAULT_URL_TEMPLATE, database
         if result == "created":
             created.append(name)
             if combined is None:  # SQLite files (or separate servers) cannot hold these keys
+                database = schema.database(name)
+                target = declared(database)
+                keys = [key for table in database.tables for key in undeclared(table, target)]
                 outcome.lines += [f"{name}: warning: {key} is left out: it cannot be declared in this database"
-                                  for key in left_out.get(name, ())]
+                                  for key in left_out(schema, name, keys)]
     if not dry_run and not outcome.failed and not any(outcome.drift.values()):
         if created:
             outcome.lines.append(f"Created {len(created)} complete databases: {', '.join(created)}")

@@ -8,6 +8,7 @@ import warnings
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import CreateEnumType
@@ -141,6 +142,7 @@ class Compiled:
     statements: Statements  # per dialect, in foreign-key order
     refusals: dict[str, tuple[tuple[str, str], ...]]  # per dialect: (table, reason) left out
     names: dict[str, tuple[tuple[str, Location | None], ...]]  # per table: index and constraint names
+    left_out: tuple[tuple[str, str], ...]  # ("foreign key t(c) -> u.id", "u") per key the DDL cannot declare
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ class _CompiledTable:
     depends: tuple[str, ...] | None  # tables its keys make it follow; None: not built
     problems: tuple[tuple[str, Location | None], ...]
     names: tuple[tuple[str, Location | None], ...]
+    left_out: tuple[tuple[str, str], ...]
     statements: dict  # per dialect: `_table_statements`, its statements `_Spooled` once received
 
     def spooled(self, spool: Spool) -> _CompiledTable:
@@ -187,7 +190,7 @@ def pieces(database) -> list[tuple]:
 
 def compile_piece(database, names, dialects) -> list[_CompiledTable]:
     """Build the piece's model and compile the tables `names` of it."""
-    from .build import build_metadata
+    from .build import build_metadata, declared, undeclared
     from .cache import collector_paused
     from .rules.tables import constraint_names
 
@@ -197,7 +200,7 @@ def compile_piece(database, names, dialects) -> list[_CompiledTable]:
         for key, message, location in metadata.info["astschema_problems"]:
             problems.setdefault(key, []).append((message, location))
         compilers = [(name, dialect(name)) for name in dialects]
-        wanted, made = set(names), []
+        target, wanted, made = declared(database), set(names), []
         for table in database.tables:
             if table.fullname not in wanted:
                 continue
@@ -209,6 +212,7 @@ def compile_piece(database, names, dialects) -> list[_CompiledTable]:
                      if k.use_alter is not True and k.referred_table is not built})),
                 problems=tuple(problems.get(table.fullname, ())),
                 names=tuple(constraint_names(metadata, table)),
+                left_out=undeclared(table, target),
                 statements={} if built is None else {name: _table_statements(built, c) for name, c in compilers},
             ))
         return made
@@ -243,38 +247,52 @@ def _joined(tables: list[_CompiledTable], dialects, spool: Spool) -> Compiled:
         statements=Statements(spool, places),
         refusals=refusals,
         names={t.name: t.names for t in tables},
+        left_out=tuple(key for t in tables for key in t.left_out),
     )
 
 
 def compile_databases(databases, dialects, jobs: int | None = None, directory=None) -> dict[str, Compiled]:
     """What SQLAlchemy makes of each database, its pieces compiled on every core when there
     is enough to share; with a cache `directory`, a database whose model did not change is
-    not compiled again."""
+    not compiled again. `databases` (a `Schema`'s) are read one at a time, as the workers are
+    ready for their pieces, the largest first."""
     from .cache import pool
 
     dialects = tuple(sorted(dialects))
     spool = Spool(on_disk=directory is not None)
-    keys = {d.name: _key(d, dialects) for d in databases} if directory is not None else {}
+    held = isinstance(databases, (tuple, list))  # else `spill.SpooledDatabases`, kept as text
+    names = [d.name for d in databases] if held else databases.names()
+    sizes = [len(d.tables) for d in databases] if held else databases.sizes()
+    keys = {} if directory is None else {
+        name: _key(dialects, partial(_pickled, databases[n]) if held else partial(databases.digest, n))
+        for n, name in enumerate(names)}
     done = {name: found for name, key in keys.items() if (found := _load(directory, key, spool)) is not None}
-    work = [(d.name, n, *piece) for d in databases if d.name not in done for n, piece in enumerate(pieces(d))]
-    work.sort(key=lambda job: -len(job[2].tables))  # largest first
-    # sent to the workers in batches of about a piece's size: a batch is pickled whole, so
-    # a share of the work per batch would put a share of a large model in flight at once
-    batches, size = [], PIECE_TABLES
-    for job in work:
-        if size >= PIECE_TABLES:
-            batches.append([])
-            size = 0
-        batches[-1].append(job)
-        size += len(job[2].tables)
-    left = Counter(name for name, *_ in work)
+    todo = sorted((n for n, name in enumerate(names) if name not in done), key=lambda n: -sizes[n])
+    left: Counter = Counter()
+
+    def batches():
+        """Lists of (name, n, model, names) pieces of about `PIECE_TABLES` tables: a batch is
+        pickled whole, so a share of the work per batch would put a share of a large model
+        in flight at once."""
+        batch, size = [], 0
+        for n in todo:
+            found = pieces(databases[n])
+            left[names[n]] = len(found)
+            for number, (model, wanted) in enumerate(found):
+                if size >= PIECE_TABLES:
+                    yield batch
+                    batch, size = [], 0
+                batch.append((names[n], number, model, wanted))
+                size += len(model.tables)
+        if batch:
+            yield batch
+
     made: dict[str, list] = {}
     # workers start fresh (not forked from this process and its whole scan) and are sent their
     # pieces: each holds only what it compiles
-    with pool(sum(len(job[2].tables) for job in work), PARALLEL_FROM_TABLES, jobs, fresh=True) as workers:
-        results = workers.map(compile_pieces, [[job[2:] for job in batch] for batch in batches],
-                              [dialects] * len(batches), chunk=1)
-        for batch, compiled in zip(batches, results, strict=True):
+    with pool(sum(sizes[n] for n in todo), PARALLEL_FROM_TABLES, jobs, fresh=True) as workers:
+        jobs_made = ((batch, dialects) for batch in batches())
+        for (batch, _), compiled in workers.each(_compile_batch, jobs_made):
             for (name, n, *_), tables in zip(batch, compiled, strict=True):
                 # spooled as they come, then copied in order when the database is whole; a
                 # spool in memory would keep both copies, so there they wait as they are
@@ -288,26 +306,33 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
     return done
 
 
-def compile_pieces(pieces, dialects) -> list[list[_CompiledTable]]:
-    """`compile_piece` of each (model, names) piece of a batch."""
-    return [compile_piece(database, names, dialects) for database, names in pieces]
+def _compile_batch(batch, dialects) -> list[list[_CompiledTable]]:
+    """In a worker: `compile_piece` of each piece of a batch."""
+    return [compile_piece(model, names, dialects) for _, _, model, names in batch]
 
 
-def _key(database, dialects) -> str:
-    """The model's pickle, hashed: equal models give equal keys (the pickle is never stored).
-    Pickled without its memo, so that objects shared in one model and equal copies in another
-    (a model extracted now, or decoded from kept units) pickle alike."""
+def _key(dialects, hashed) -> str:
+    """The key of a database's model, `hashed(digest)` putting the model into a hashlib
+    object: equal models give equal keys."""
     import hashlib
-    import pickle
 
     from .store import identity
 
     digest = hashlib.blake2b(f"{identity()}\0{dialects}\0".encode(), digest_size=16)
-    # hashed as it is written, in frames: a database of 30,000 tables pickles to some 100 MB
+    hashed(digest)
+    return digest.hexdigest()
+
+
+def _pickled(database, digest) -> None:
+    """Hash a model held in memory by its pickle (never stored), without its memo, so that
+    objects shared in one model and equal copies in another (a model extracted now, or decoded
+    from kept units) pickle alike. Hashed as it is written, in frames: a database of 30,000
+    tables pickles to some 100 MB."""
+    import pickle
+
     pickler = pickle.Pickler(_Hashing(digest), protocol=5)
     pickler.fast = True  # no memo (documented as deprecated, and still supported)
     pickler.dump(database)
-    return digest.hexdigest()
 
 
 class _Hashing:
@@ -334,6 +359,7 @@ def _load(directory, key: str, spool: Spool) -> Compiled | None:
                                           for d, ddl in document["statements"].items()}),
             refusals={d: tuple((t, r) for t, r in refused) for d, refused in document["refusals"].items()},
             names={t: tuple((n, at(where)) for n, where in names) for t, names in document["names"].items()},
+            left_out=tuple((str.__str__(line), str.__str__(table)) for line, table in document["left_out"]),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -348,7 +374,7 @@ def _save(directory, key: str, compiled: Compiled) -> None:
 
     def pieces():
         yield json.dumps({"key": key, "problems": [[message, where(at)] for message, at in compiled.problems],
-                          "refusals": compiled.refusals})[:-1]
+                          "refusals": compiled.refusals, "left_out": compiled.left_out})[:-1]
         yield ', "names": {'
         for n, (table, names) in enumerate(compiled.names.items()):
             yield f"{', ' if n else ''}{json.dumps(table)}: {json.dumps([[name, where(at)] for name, at in names])}"
@@ -372,15 +398,11 @@ def _save(directory, key: str, compiled: Compiled) -> None:
 PARALLEL_FROM_TABLES = 1000
 
 
-def left_out_keys(schema) -> dict[str, list[str]]:
-    """Foreign keys each database's DDL cannot declare (into another database, or to an
-    unknown table or column), by database, written out so the DDL says what it leaves out."""
-    lines: dict[str, list[str]] = {}
-    for key in schema.keys:
-        fk, target = key.foreign_key, key.target
-        if target is not None and not key.cross_database and all(target.column(c) for c in fk.target_columns):
-            continue
-        why = f"in database {key.target_database}" if key.cross_database else "unknown target"
-        lines.setdefault(key.database, []).append(
-            f"foreign key {key.table.name}({', '.join(fk.columns)}) -> {fk.target} ({why})")
-    return lines
+def left_out(schema, name: str, keys):
+    """What a database's DDL says of the keys it cannot declare ((key, target table) pairs
+    from `build.undeclared`): where their target is."""
+    from .graph import home
+
+    for key, target in keys:
+        found = home(schema.homes.get(target, ()), name)
+        yield f"{key} ({'unknown target' if found in (None, name) else f'in database {found}'})"

@@ -33,18 +33,33 @@ class Key:
 
 def resolve_keys(schema: model.Schema) -> list[Key]:
     """Every foreign key of every table, in model order, with its target table if any."""
-    found: dict[str, dict[str, model.Table]] = {}  # table fullname -> database -> table (the last)
-    for database in schema.databases:
-        for table in database.tables:
-            found.setdefault(table.fullname, {})[database.name] = table
+    return [key for database in schema.databases for key in keys_of(database, schema.homes, schema.table)]
+
+
+def keys_of(database: model.Database, homes: dict[str, list[str]], find) -> list[Key]:
+    """The foreign keys of one database's tables, in model order, each with its target table
+    if any: `homes` names the databases that have each table (see `table_homes`), and
+    `find(database, fullname)` gives a table of another database (the last of that name)."""
+    own = {table.fullname: table for table in database.tables}  # the last of a name, as `find`
     keys = []
-    for database in schema.databases:
-        for table in database.tables:
-            for fk in foreign_keys(table):
-                homes = found.get(fk.target_table, {})
-                target = home(homes, database.name)
-                keys.append(Key(database.name, table, fk, target, homes.get(target)))
+    for table in database.tables:
+        for fk in foreign_keys(table):
+            target = home(homes.get(fk.target_table, ()), database.name)
+            found = None if target is None else own[fk.target_table] if target == database.name \
+                else find(target, fk.target_table)
+            keys.append(Key(database.name, table, fk, target, found))
     return keys
+
+
+def table_homes(databases) -> dict[str, list[str]]:
+    """Each table's full name -> the databases that have it, in model order."""
+    homes: dict[str, list[str]] = {}
+    for database in databases:
+        for table in database.tables:
+            found = homes.setdefault(table.fullname, [])
+            if not found or found[-1] != database.name:
+                found.append(database.name)
+    return homes
 
 
 def build_graph(schema: model.Schema) -> nx.MultiDiGraph:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakValueDictionary
@@ -202,7 +203,7 @@ class Database:
 
 @dataclass(frozen=True, slots=True)
 class Schema:
-    databases: tuple[Database, ...]
+    databases: Sequence[Database]  # a tuple, or for a large scan `spill.SpooledDatabases`: read in turn
     diagnostics: tuple[Diagnostic, ...] = ()
     # `# astschema: ignore[CODE]` comments: (path, line, col, codes or () for every code)
     suppressions: tuple[tuple[str, int, int, tuple[str, ...]], ...] = ()
@@ -211,10 +212,39 @@ class Schema:
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def database(self, name: str) -> Database:
-        for database in self.databases:
-            if database.name == name:
-                return database
-        raise KeyError(name)
+        if not self.held:
+            return self.databases.database(name)
+        if "by_name" not in self._cache:
+            self._cache["by_name"] = {database.name: database for database in self.databases}
+        return self._cache["by_name"][name]
+
+    @property
+    def names(self) -> list[str]:
+        """The databases' names, in order."""
+        return [database.name for database in self.databases] if self.held else self.databases.names()
+
+    @property
+    def held(self) -> bool:
+        """Whether every database is held in memory (else each is made when read)."""
+        return isinstance(self.databases, (tuple, list))
+
+    @property
+    def homes(self) -> dict[str, list[str]]:
+        """Each table's full name -> the databases that have it, in order."""
+        if "homes" not in self._cache:
+            from .graph import table_homes
+
+            self._cache["homes"] = table_homes(self.databases) if self.held else self.databases.homes()
+        return self._cache["homes"]
+
+    def table(self, database: str, fullname: str) -> Table | None:
+        """The table `fullname` of `database` (the last of that name, as a key finds it)."""
+        if not self.held:
+            return self.databases.table(database, fullname)
+        key = ("tables", database)
+        if key not in self._cache:
+            self._cache[key] = {table.fullname: table for table in self.database(database).tables}
+        return self._cache[key].get(fullname)
 
     @property
     def graph(self):

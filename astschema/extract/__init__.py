@@ -7,6 +7,7 @@ else by the configured default database.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -36,7 +37,7 @@ class Unit:
     searched: bool = False
 
 
-def extract(project: Project, modules: list[str], kept=None) -> tuple[list[model.Database], list[Diagnostic], tuple]:
+def extract(project: Project, modules: list[str], kept=None) -> tuple[Sequence[model.Database], list[Diagnostic], tuple]:
     """Databases, diagnostics and suppressions of the scanned modules and the support modules
     they import (an import would register their mapped classes too): each module extracted
     on its own (or its unit reused from `kept`, a `units.Kept`), then their tables together
@@ -66,7 +67,7 @@ def extract(project: Project, modules: list[str], kept=None) -> tuple[list[model
                     seen.add(name)
                     order.append(name)
                     project.locate(name)  # found by a worker's import, maybe: not here yet
-    databases, found = assemble(project, waiting, plan)
+    databases, found = assemble(project, waiting, plan, on_disk=kept is not None)
     return databases, diagnostics + found, tuple(suppressions)
 
 

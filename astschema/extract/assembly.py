@@ -15,6 +15,7 @@ Tied drafts are made together at the end, as they always were; drafts that other
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .. import model
@@ -161,11 +162,17 @@ class _Ties:
         return self.positions.get(draft.module, len(self.positions)), draft.loc.line, (1, first) if core else (0, *ident)
 
 
-def assemble(project, units, plan: Plan) -> tuple[list[model.Database], list]:
+def assemble(project, units, plan: Plan, on_disk: bool = False) -> tuple[Sequence[model.Database], list]:
     """Every module's tables and what the others add to them, as databases: `units` (in
-    order, each given once and let go) are those `plan` has seen."""
+    order, each given once and let go) are those `plan` has seen. A scan of many tables keeps
+    each table as text as it is made (on disk if `on_disk`), and its databases are
+    `spill.SpooledDatabases`."""
+    from ..spill import SpooledDatabases, spool_for
+
     ctx = Context(project)
     ctx.origins.update(plan.origins)
+    spool = spool_for(sum(map(len, plan.notes)), on_disk)
+    keep = (lambda table: table) if spool is None else (lambda table: SpooledDatabases.put(spool, table))
     ties = plan.ties()
     made, waiting, conventions = [], [], []  # (place, table), (place, draft), (place, database, convention)
     by_loc, named, extensions = {}, [], []
@@ -185,7 +192,7 @@ def assemble(project, units, plan: Plan) -> tuple[list[model.Database], list]:
             if ident in ties.tied:
                 waiting.append((place, draft))
             else:
-                made.append((place, finalize(ctx, [draft], by_loc, {})[0]))  # no key-only column: no names
+                made.append((place, keep(finalize(ctx, [draft], by_loc, {})[0])))  # no key-only column: no names
     applied = set()
     for extension in extensions:
         target = by_loc.get(extension.table)
@@ -200,10 +207,14 @@ def assemble(project, units, plan: Plan) -> tuple[list[model.Database], list]:
     place_of = {id(draft): place for place, draft in waiting}
     kept = merge_redefinitions(ctx, [draft for _, draft in waiting])
     by_name = _by_name(sorted([*named, *((place_of[id(d)], d) for d in kept)], key=lambda pair: pair[0]))
-    made += zip((place_of[id(d)] for d in kept), finalize(ctx, kept, by_loc, by_name), strict=True)
+    made += zip((place_of[id(d)] for d in kept), map(keep, finalize(ctx, kept, by_loc, by_name)), strict=True)
     made.sort(key=lambda pair: pair[0])
     conventions.sort(key=lambda triple: triple[0])
-    return _databases(ctx, [table for _, table in made], conventions), ctx.diagnostics
+    databases = tuple(_databases(ctx, [table for _, table in made], conventions))
+    if spool is not None:
+        databases = SpooledDatabases(spool, [(d.name, d.naming_convention, d.modules, d.location,
+                                              tuple((t.fullname, t.place) for t in d.tables)) for d in databases])
+    return databases, ctx.diagnostics
 
 
 def _by_name(drafts) -> dict[str, list[TableDraft]]:
@@ -213,7 +224,8 @@ def _by_name(drafts) -> dict[str, list[TableDraft]]:
     return found
 
 
-def _databases(ctx: Context, tables: list[model.Table], conventions) -> list[model.Database]:
+def _databases(ctx: Context, tables: list, conventions) -> list[model.Database]:
+    """The tables (`model.Table`s, or what `SpooledDatabases.put` kept of them) by database."""
     members_of, conventions_of = defaultdict(list), defaultdict(dict)  # grouped once: thousands of databases
     for table in tables:
         members_of[table.database].append(table)

@@ -1,6 +1,6 @@
 """Every rule astschema checks, by code. `python -m astschema rules` lists them."""
 
-from .base import CheckContext, Invalid, Rule, ScanRule, Valid
+from .base import CheckContext, DatabaseRule, Invalid, Rule, ScanRule, Valid
 from .keys import (CrossDatabaseCycle, CrossDatabaseForeignKey, ForeignKeyCycle, SetNullOnNonNullable,
                    TargetNotUnique, TypeMismatch, UnknownForeignKeyTarget)
 from .safety import RawSqlFragment, UnsafeDatabaseName
@@ -27,4 +27,4 @@ ALL_RULES: tuple[type[Rule], ...] = tuple(sorted(
 ))
 BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}
 
-__all__ = ["ALL_RULES", "BY_CODE", "CheckContext", "Invalid", "Rule", "ScanRule", "Valid"]
+__all__ = ["ALL_RULES", "BY_CODE", "CheckContext", "DatabaseRule", "Invalid", "Rule", "ScanRule", "Valid"]

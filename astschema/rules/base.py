@@ -2,8 +2,10 @@
 
 A rule has a stable `code`, a `name`, a `severity`, and `VALID` / `INVALID` examples that the
 test suite scans and checks: each INVALID example lists the (path, line, col) its findings must
-have. `check` reads the model and its resolved foreign keys through a `CheckContext`; it never
-re-parses.
+have. Most rules look at one database at a time (`DatabaseRule.check_database`), with the
+resolved foreign keys of its tables, through a `CheckContext`: the check runner gives every such
+rule each database in turn, so that a database is read once whatever the rules. `check` sees
+the whole schema; a rule never re-parses.
 Rules whose findings are made while scanning (a file that cannot be parsed, a type that cannot
 be followed) are `ScanRule`s: they document and select what the scan reported.
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Iterable
 
 from ..diagnostics import Diagnostic, Location, Severity
+from ..graph import keys_of
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,17 @@ class Rule:
         return Diagnostic(self.code, message, location)
 
 
+class DatabaseRule(Rule):
+    """A rule over each database in turn (`check_database`); its `check`, called after the
+    last database, reports what needs them all (nothing, unless overridden)."""
+
+    def check_database(self, context: "CheckContext", database) -> Iterable[Diagnostic]:
+        raise NotImplementedError
+
+    def check(self, context):
+        return ()
+
+
 class ScanRule(Rule):
     """A rule whose findings the scan itself makes (it cannot go on as if nothing happened)."""
 
@@ -65,11 +79,14 @@ class ScanRule(Rule):
 class CheckContext:
     schema: object  # model.Schema
     config: object  # config.Config
+    _keys: tuple = (None, [])  # the last database's name and keys
 
-    @property
-    def keys(self):
-        """`graph.Key`s: rules need not build the graph of every table."""
-        return self.schema.keys
+    def keys(self, database) -> list:
+        """The `graph.Key`s of a database's tables (rules need not build the graph of every
+        table), worked out once for the database being checked."""
+        if self._keys[0] != database.name:
+            self._keys = (database.name, keys_of(database, self.schema.homes, self.schema.table))
+        return self._keys[1]
 
     def allowed_across(self, source: str, target: str) -> bool:
         return [source, target] in [list(p) for p in self.config.allow_cross_database]

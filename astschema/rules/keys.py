@@ -1,11 +1,9 @@
 """Rules over foreign keys and the graph they make."""
 
-from collections import defaultdict
-
 import networkx as nx
 
 from ..diagnostics import Severity
-from .base import Invalid, Rule, Valid
+from .base import DatabaseRule, Invalid, Valid
 from .tables import _model
 
 PARENT = 'class P(Base):\n    __tablename__ = "p"\n    id = Column(Integer, primary_key=True)\n    code = Column(String(8))\n'
@@ -15,7 +13,7 @@ def _origin(table, fk) -> str:
     return f"{table.name}.{', '.join(fk.columns)} -> {fk.target}"
 
 
-class CrossDatabaseForeignKey(Rule):
+class CrossDatabaseForeignKey(DatabaseRule):
     """A foreign key into another database.
 
     SQLite cannot declare a key into another file. With one `MetaData` per database the
@@ -36,15 +34,15 @@ class CrossDatabaseForeignKey(Rule):
     VALID = (Valid(_FILES, {"allow_cross_database": [["b", "a"]]}),)
     INVALID = (Invalid(_FILES, (("b/db_models.py", 8, 28),)),)
 
-    def check(self, context):
-        for key in context.keys:
+    def check_database(self, context, database):
+        for key in context.keys(database):
             if key.cross_database and not context.allowed_across(key.database, key.target_database):
                 yield self.finding(
                     f"foreign key {_origin(key.table, key.foreign_key)} crosses from database {key.database!r} "
                     f"to {key.target_database!r}; left out of the DDL", key.foreign_key.location)
 
 
-class UnknownForeignKeyTarget(Rule):
+class UnknownForeignKeyTarget(DatabaseRule):
     """A foreign key to a table or column that does not exist.
 
     SQLAlchemy raises `NoReferencedTableError` / `NoReferencedColumnError` when the tables are
@@ -58,8 +56,8 @@ class UnknownForeignKeyTarget(Rule):
                               '    p_id = Column(Integer, ForeignKey("p.uid"))\n    q_id = Column(Integer, ForeignKey("q.id"))\n'),
                        (("db_models.py", 12, 28), ("db_models.py", 13, 28))),)
 
-    def check(self, context):
-        for key in context.keys:
+    def check_database(self, context, database):
+        for key in context.keys(database):
             fk = key.foreign_key
             if key.target is None:
                 yield self.finding(f"foreign key {_origin(key.table, fk)}: no table {fk.target_table}", fk.location)
@@ -68,7 +66,7 @@ class UnknownForeignKeyTarget(Rule):
                                    f"{', '.join(missing)}", fk.location)
 
 
-class TargetNotUnique(Rule):
+class TargetNotUnique(DatabaseRule):
     """A foreign key to columns that are neither the primary key nor unique.
 
     Databases require the referenced columns to be a primary key or covered by a unique
@@ -84,8 +82,8 @@ class TargetNotUnique(Rule):
                               '    p_code = Column(String(8), ForeignKey("p.code"))\n'),
                        (("db_models.py", 12, 32),)),)
 
-    def check(self, context):
-        for key in context.keys:
+    def check_database(self, context, database):
+        for key in context.keys(database):
             table, wanted = key.target, set(key.foreign_key.target_columns)
             if table is None or not wanted <= {c.key for c in table.columns}:
                 continue  # AS302
@@ -103,7 +101,7 @@ def _unique_sets(table) -> list[set]:
     return sets
 
 
-class TypeMismatch(Rule):
+class TypeMismatch(DatabaseRule):
     """A foreign key whose column type differs from the referenced column's type.
 
     `Integer` -> `String(36)` joins nothing, and PostgreSQL refuses the key. Types of one
@@ -118,8 +116,8 @@ class TypeMismatch(Rule):
                               '    p_id = Column(String(36), ForeignKey("p.id"))\n'),
                        (("db_models.py", 12, 31),)),)
 
-    def check(self, context):
-        for key in context.keys:
+    def check_database(self, context, database):
+        for key in context.keys(database):
             table, target_table, fk = key.table, key.target, key.foreign_key
             if target_table is None:
                 continue
@@ -142,7 +140,7 @@ def _affinity(spec):
         return None
 
 
-class SetNullOnNonNullable(Rule):
+class SetNullOnNonNullable(DatabaseRule):
     """`ondelete="SET NULL"` (or `onupdate`) on a column that is `NOT NULL`.
 
     Deleting the referenced row then fails instead of clearing the reference. Fix: make the
@@ -156,8 +154,8 @@ class SetNullOnNonNullable(Rule):
                               '    p_id = Column(Integer, ForeignKey("p.id", ondelete="SET NULL"), nullable=False)\n'),
                        (("db_models.py", 12, 28),)),)
 
-    def check(self, context):
-        for key in context.keys:
+    def check_database(self, context, database):
+        for key in context.keys(database):
             table, fk = key.table, key.foreign_key
             actions = [a for a in (fk.ondelete, fk.onupdate) if a and a.upper() == "SET NULL"]
             required = [k for k in fk.columns if table.column(k) is not None and not table.column(k).nullable]
@@ -167,7 +165,7 @@ class SetNullOnNonNullable(Rule):
                     f"{', '.join(required)} is NOT NULL", fk.location)
 
 
-class ForeignKeyCycle(Rule):
+class ForeignKeyCycle(DatabaseRule):
     """Tables of one database that reference each other in a cycle no `use_alter=True` breaks.
 
     No creation order exists: each `CREATE TABLE` needs the other first. Self-references
@@ -184,18 +182,17 @@ class ForeignKeyCycle(Rule):
     VALID = (Valid(_model(_CYCLE.format(alter=", use_alter=True"))),)
     INVALID = (Invalid(_model(_CYCLE.format(alter="")), (("db_models.py", 8, 28),)),)
 
-    def check(self, context):
-        inside = defaultdict(list)  # a database's keys that order its tables: one graph at a time
-        for key in context.keys:
+    def check_database(self, context, database):
+        inside = []  # the keys that order the database's tables
+        for key in context.keys(database):
             fk = key.foreign_key
             if key.target is not None and not key.cross_database and fk.target_table != key.table.fullname \
                     and not fk.use_alter:
-                inside[key.database].append(((key.table.fullname, fk.target_table), fk))
-        for keys in inside.values():
-            yield from _cycles(self, keys, "tables")
+                inside.append(((key.table.fullname, fk.target_table), fk))
+        return _cycles(self, inside, "tables")
 
 
-class CrossDatabaseCycle(Rule):
+class CrossDatabaseCycle(DatabaseRule):
     """Databases that reference each other in a cycle: no database can be created first.
 
     Reported whether or not the cross-database keys are allowed (AS301), naming every key of
@@ -212,9 +209,16 @@ class CrossDatabaseCycle(Rule):
                    {"allow_cross_database": [["b", "a"]]}),)
     INVALID = (Invalid(_FILES, (("a/db_models.py", 9, 28),), {"allow_cross_database": [["a", "b"], ["b", "a"]]}),)
 
+    def __init__(self):
+        self.keys = []  # ((database, target database), key) of every key across, as the databases come
+
+    def check_database(self, context, database):
+        self.keys += [((key.database, key.target_database), key.foreign_key)
+                      for key in context.keys(database) if key.cross_database]
+        return ()
+
     def check(self, context):
-        keys = [((key.database, key.target_database), key.foreign_key) for key in context.keys if key.cross_database]
-        yield from _cycles(self, keys, "databases")
+        return _cycles(self, self.keys, "databases")
 
 
 def _cycles(rule, keys, what):

@@ -3,14 +3,14 @@
 import re
 
 from ..diagnostics import Severity
-from .base import Invalid, Rule, Valid
+from .base import DatabaseRule, Invalid, Valid
 from .tables import _model, sql_fragments
 
 SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 STATEMENT_BREAKS = (";", "--", "/*", "*/")
 
 
-class RawSqlFragment(Rule):
+class RawSqlFragment(DatabaseRule):
     """Raw SQL that runs at creation and could hold more than one statement.
 
     `text(...)` server defaults, string `CheckConstraint`s, `Computed(...)` expressions and
@@ -30,18 +30,17 @@ class RawSqlFragment(Rule):
                               '    n = Column(Integer, server_default=text("0 /* hidden */"))\n'),
                        (("db_models.py", 8, 23), ("db_models.py", 10, 9))),)
 
-    def check(self, context):
-        for database in context.schema.databases:
-            for table in database.tables:
-                for text, location in sql_fragments(table):
-                    found = [marker for marker in STATEMENT_BREAKS if marker in text]
-                    if found:
-                        yield self.finding(
-                            f"raw SQL in table {table.name} contains {' and '.join(map(repr, found))}: {text!r}",
-                            location)
+    def check_database(self, context, database):
+        for table in database.tables:
+            for text, location in sql_fragments(table):
+                found = [marker for marker in STATEMENT_BREAKS if marker in text]
+                if found:
+                    yield self.finding(
+                        f"raw SQL in table {table.name} contains {' and '.join(map(repr, found))}: {text!r}",
+                        location)
 
 
-class UnsafeDatabaseName(Rule):
+class UnsafeDatabaseName(DatabaseRule):
     """A database name that is unsafe as a file name.
 
     Names become files (`data/database/{name}.db`) and database names: a path separator, `..`,
@@ -54,8 +53,7 @@ class UnsafeDatabaseName(Rule):
     INVALID = (Invalid(_model('class T(Base):\n    __tablename__ = "t"\n    id = Column(Integer, primary_key=True)\n',
                               "../etc/passwd"), (("db_models.py", 3, 1),)),)
 
-    def check(self, context):
-        for database in context.schema.databases:
-            if not SAFE_NAME.fullmatch(database.name):
-                yield self.finding(f"database name {database.name!r} is not safe as a file name "
-                                   "(allowed: [A-Za-z_][A-Za-z0-9_]*)", database.location)
+    def check_database(self, context, database):
+        if not SAFE_NAME.fullmatch(database.name):
+            yield self.finding(f"database name {database.name!r} is not safe as a file name "
+                               "(allowed: [A-Za-z_][A-Za-z0-9_]*)", database.location)

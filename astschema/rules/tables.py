@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from ..ddl import CHECKED_DIALECTS
 from ..diagnostics import Severity
 from ..model import SQLCall
-from .base import Invalid, Rule, Valid
+from .base import DatabaseRule, Invalid, Valid
 from .scan import HEADER
 
 
@@ -15,7 +15,7 @@ def _model(body: str, database: str = "x") -> str:
     return HEADER + f'DATABASE_NAME = "{database}"\nBase = declarative_base()\n' + body
 
 
-class NotExpressible(Rule):
+class NotExpressible(DatabaseRule):
     """A table SQLAlchemy cannot compile to DDL for sqlite or postgresql.
 
     Usually a column whose type is unknown (`NullType`, see AS201): no database can be created
@@ -31,18 +31,17 @@ class NotExpressible(Rule):
                               '    id = Column(Integer, primary_key=True)\n    f = Column(Fancy)\n'),
                        (("db_models.py", 6, 7),)),)
 
-    def check(self, context):
-        for database in context.schema.databases:
-            reasons = {}
-            for dialect in CHECKED_DIALECTS:
-                for table, reason in context.schema.compiled(database.name, dialect).refusals[dialect]:
-                    reasons.setdefault(table, (reason, []))[1].append(dialect)
-            for table, (reason, dialects) in reasons.items():
-                yield self.finding(f"table {table} cannot be created on {' or '.join(dialects)}: {reason}",
-                                   database.table(table).location)
+    def check_database(self, context, database):
+        reasons = {}
+        for dialect in CHECKED_DIALECTS:
+            for table, reason in context.schema.compiled(database.name, dialect).refusals[dialect]:
+                reasons.setdefault(table, (reason, []))[1].append(dialect)
+        for table, (reason, dialects) in reasons.items():
+            yield self.finding(f"table {table} cannot be created on {' or '.join(dialects)}: {reason}",
+                               database.table(table).location)
 
 
-class NotBuildable(Rule):
+class NotBuildable(DatabaseRule):
     """SQLAlchemy refuses to build a table from what was read (bad arguments to a type, say).
 
     The import would fail the same way. The table is left out of the DDL. Fix what the message
@@ -55,13 +54,12 @@ class NotBuildable(Rule):
                               '    id = Column(Integer, primary_key=True)\n    n = Column(Numeric(1, 2, 3, 4, 5, 6))\n'),
                        (("db_models.py", 9, 9),)),)
 
-    def check(self, context):
-        for database in context.schema.databases:
-            for message, location in context.schema.compiled(database.name, "sqlite").problems:
-                yield self.finding(message, location)
+    def check_database(self, context, database):
+        for message, location in context.schema.compiled(database.name, "sqlite").problems:
+            yield self.finding(message, location)
 
 
-class SameTableInTwoDatabases(Rule):
+class SameTableInTwoDatabases(DatabaseRule):
     """The same table name in two databases.
 
     Legal, but a foreign key string naming it (`ForeignKey("users.id")`) then depends on which
@@ -75,18 +73,17 @@ class SameTableInTwoDatabases(Rule):
                         "b/db_models.py": _model('class T(Base):\n    __tablename__ = "t"\n    id = Column(Integer, primary_key=True)\n', "b")},
                        (("b/db_models.py", 5, 7),)),)
 
-    def check(self, context):
-        seen = {}
-        for database in context.schema.databases:
-            for table in database.tables:
-                first = seen.setdefault(table.fullname, (database.name, table))
-                if first[0] != database.name:
-                    yield self.finding(
-                        f"table {table.fullname} is also in database {first[0]!r} (at {first[1].location}); "
-                        "foreign keys naming it are ambiguous", table.location)
+    def check_database(self, context, database):
+        for table in database.tables:
+            first = context.schema.homes[table.fullname][0]
+            if first != database.name:
+                other = context.schema.database(first).table(table.fullname)
+                yield self.finding(
+                    f"table {table.fullname} is also in database {first!r} (at {other.location}); "
+                    "foreign keys naming it are ambiguous", table.location)
 
 
-class NoPrimaryKey(Rule):
+class NoPrimaryKey(DatabaseRule):
     """A mapped class whose table has no primary key.
 
     The ORM refuses to map it ("could not assemble any primary key columns"), so the import
@@ -100,17 +97,16 @@ class NoPrimaryKey(Rule):
     INVALID = (Invalid(_model('class T(Base):\n    __tablename__ = "t"\n    name = Column(String(10))\n'),
                        (("db_models.py", 5, 7),)),)
 
-    def check(self, context):
-        for database in context.schema.databases:
-            for table in database.tables:
-                if table.class_name and not any(c.primary_key for c in table.columns) and not any(
-                    c.kind == "primary_key" for c in table.constraints
-                ):
-                    yield self.finding(f"table {table.fullname} (class {table.class_name}) has no primary key",
-                                       table.location)
+    def check_database(self, context, database):
+        for table in database.tables:
+            if table.class_name and not any(c.primary_key for c in table.columns) and not any(
+                c.kind == "primary_key" for c in table.constraints
+            ):
+                yield self.finding(f"table {table.fullname} (class {table.class_name}) has no primary key",
+                                   table.location)
 
 
-class DuplicateColumn(Rule):
+class DuplicateColumn(DatabaseRule):
     """Two columns with the same name in one table.
 
     `Column("email", ...)` on one attribute and an attribute named `email` on another give the
@@ -125,19 +121,18 @@ class DuplicateColumn(Rule):
                               '    mail = Column("email", String(50))\n    email = Column(String(50))\n'),
                        (("db_models.py", 9, 13),)),)
 
-    def check(self, context):
-        for database in context.schema.databases:
-            for table in database.tables:
-                seen = {}
-                for column in table.columns:
-                    if column.name in seen:
-                        yield self.finding(
-                            f"table {table.fullname} has two columns named {column.name!r} "
-                            f"(the other at {seen[column.name].location})", column.location)
-                    seen.setdefault(column.name, column)
+    def check_database(self, context, database):
+        for table in database.tables:
+            seen = {}
+            for column in table.columns:
+                if column.name in seen:
+                    yield self.finding(
+                        f"table {table.fullname} has two columns named {column.name!r} "
+                        f"(the other at {seen[column.name].location})", column.location)
+                seen.setdefault(column.name, column)
 
 
-class DuplicateConstraintName(Rule):
+class DuplicateConstraintName(DatabaseRule):
     """Two indexes or constraints with the same name in one database.
 
     Index names share one namespace per schema in PostgreSQL and per database in SQLite, so
@@ -156,20 +151,19 @@ class DuplicateConstraintName(Rule):
                               '    b = Column(Integer)\n'),
                        (("db_models.py", 13, 23),)),)
 
-    def check(self, context):
-        for database in context.schema.databases:
-            named = defaultdict(list)
-            names = context.schema.compiled(database.name, "sqlite").names
-            for table in database.tables:
-                for name, location in names[table.fullname]:
-                    named[(table.schema, name)].append((table, location))
-            for (_, name), places in named.items():
-                (first, first_location), *others = places
-                for table, location in others:
-                    where = "" if location == first_location else f" (at {first_location})"
-                    yield self.finding(
-                        f"{name!r} names an index or constraint of {first.fullname} already{where}; "
-                        f"here on {table.fullname}", location)
+    def check_database(self, context, database):
+        named = defaultdict(list)
+        names = context.schema.compiled(database.name, "sqlite").names
+        for table in database.tables:
+            for name, location in names[table.fullname]:
+                named[(table.schema, name)].append((table, location))
+        for (_, name), places in named.items():
+            (first, first_location), *others = places
+            for table, location in others:
+                where = "" if location == first_location else f" (at {first_location})"
+                yield self.finding(
+                    f"{name!r} names an index or constraint of {first.fullname} already{where}; "
+                    f"here on {table.fullname}", location)
 
 
 def constraint_names(metadata, table):
@@ -191,7 +185,7 @@ def constraint_names(metadata, table):
     return sorted(explicit + automatic, key=lambda e: ((e[1].line, e[1].col) if e[1] else (0, 0), e[0]))
 
 
-class SchemaDisagreesWithDatabase(Rule):
+class SchemaDisagreesWithDatabase(DatabaseRule):
     """A `schema=` in `__table_args__` that is not the module's database.
 
     When the databases share one server as schemas, a table with its own `schema=` lands in
@@ -205,13 +199,12 @@ class SchemaDisagreesWithDatabase(Rule):
                               '    id = Column(Integer, primary_key=True)\n'),
                        (("db_models.py", 5, 7),)),)
 
-    def check(self, context):
-        for database in context.schema.databases:
-            for table in database.tables:
-                if table.schema and table.schema != database.name:
-                    yield self.finding(
-                        f"table {table.name} asks for schema {table.schema!r} but belongs to database "
-                        f"{database.name!r}", table.location)
+    def check_database(self, context, database):
+        for table in database.tables:
+            if table.schema and table.schema != database.name:
+                yield self.finding(
+                    f"table {table.name} asks for schema {table.schema!r} but belongs to database "
+                    f"{database.name!r}", table.location)
 
 
 def sql_fragments(table):

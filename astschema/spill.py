@@ -1,0 +1,102 @@
+"""A large scan's model kept as text, a database at a time: beyond `units.HELD_TABLES` tables,
+each table is encoded as it is made (the parse cache's codec, never pickle) and the `Schema`'s
+databases are decoded one at a time when they are read, and let go after. The rules, the
+compiling and the DDL read the databases in turn, so no more than one database is held at once
+(at 10,000 modules the model of every table was some 330 MB).
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import NamedTuple
+
+from . import cache, model, store, units  # units registers the model's classes with the codec
+
+cache.register(model.Table)
+
+
+def spool_for(tables: int, on_disk: bool) -> store.Spool | None:
+    """Where a scan of `tables` tables keeps them as it makes them, if it is that large (as
+    large as one whose units wait as text)."""
+    return store.Spool(on_disk) if tables > units.HELD_TABLES else None
+
+
+class Kept(NamedTuple):
+    """A table kept as text: what grouping tables by database needs of it, and its place."""
+
+    database: str
+    fullname: str
+    module: str
+    place: tuple[int, int]
+
+
+class SpooledDatabases(Sequence):
+    """The databases of a scan, as `Schema.databases`: each made when it is read (a `Database`
+    equal to the one held in memory), from its tables' JSON in a `store.Spool`."""
+
+    def __init__(self, spool: store.Spool, entries: list[tuple]):
+        # per database: (name, naming convention, modules, location, ((fullname, place), ...))
+        self._spool, self._entries = spool, entries
+        self._at = {entry[0]: n for n, entry in enumerate(entries)}
+        self._places: dict[str, dict] = {}  # database -> fullname -> place, for those looked in
+        self.table = lru_cache(maxsize=4096)(self._table)  # keys point at a few tables many times
+
+    @staticmethod
+    def put(spool: store.Spool, table: model.Table) -> Kept:
+        """Keep a table made now."""
+        return Kept(table.database, table.fullname, table.module, spool.put([cache.encode(table)]))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __getitem__(self, n):
+        if isinstance(n, slice):
+            return [self[i] for i in range(*n.indices(len(self)))]
+        name, convention, modules, location, tables = self._entries[n]
+        return model.Database(name, tuple(self._decoded(place) for _, place in tables), convention, modules,
+                              location)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and all(map(operator.eq, self, other))
+
+    __hash__ = None  # as a list's
+
+    def _decoded(self, place) -> model.Table:
+        return cache.decode(json.loads(self._spool.get(place)))
+
+    def names(self) -> list[str]:
+        return [entry[0] for entry in self._entries]
+
+    def sizes(self) -> list[int]:
+        """How many tables each database has."""
+        return [len(entry[4]) for entry in self._entries]
+
+    def digest(self, n: int, digest) -> None:
+        """Hash database `n`'s model into `digest` (a hashlib object) by its text: no decoding."""
+        name, convention, modules, location, tables = self._entries[n]
+        digest.update(repr((name, convention, modules, location)).encode() + b"\0")
+        for _, place in tables:
+            digest.update(self._spool.get(place) + b"\n")
+
+    def database(self, name: str) -> model.Database:
+        return self[self._at[name]]
+
+    def homes(self) -> dict[str, list[str]]:
+        """As `graph.table_homes`, from the names alone."""
+        homes: dict[str, list[str]] = {}
+        for name, _, _, _, tables in self._entries:
+            for fullname, _ in tables:
+                found = homes.setdefault(fullname, [])
+                if not found or found[-1] != name:
+                    found.append(name)
+        return homes
+
+    def _table(self, database: str, fullname: str) -> model.Table | None:
+        """The last table `fullname` of `database`, as `Schema.table`."""
+        if database not in self._places:
+            self._places[database] = dict(self._entries[self._at[database]][4])
+        place = self._places[database].get(fullname)
+        return None if place is None else self._decoded(place)
