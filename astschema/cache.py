@@ -350,8 +350,8 @@ class _InProcess:
         return list(map(function, *iterables))
 
     def each(self, function, arguments):
-        for each in arguments:
-            yield each, function(*each)
+        for item in arguments:
+            yield item, function(*item)
 
 
 @contextmanager
@@ -403,8 +403,8 @@ class _Chunked:
         order; the next are taken from it only as results come back (a job per worker and one
         more are in flight), so that what it makes is never all held at once."""
         pending = deque()
-        for each in arguments:
-            pending.append((each, self.executor.submit(self.call, function, each)))
+        for item in arguments:
+            pending.append((item, self.executor.submit(self.call, function, item)))
             if len(pending) > self.workers:
                 done, future = pending.popleft()
                 yield done, future.result()

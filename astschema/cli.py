@@ -439,8 +439,9 @@ def _ddl(schema, args, findings):
             yield f"{chr(10) if n else ''}-- database: {escape(name)}\n"  # a blank line between databases
             yield from (f"-- left out: {escape(key)}\n" for key in left_out(schema, name, compiled.left_out))
             yield from (f"{escape(statement, keep=LAYOUT)};\n" for statement in compiled.statements.each(args.dialect))
+            database = schema.database(name) if compiled.refusals[args.dialect] else None  # made once
             for table, reason in compiled.refusals[args.dialect]:
-                location = schema.database(name).table(table).location
+                location = database.table(table).location
                 if ("AS207", location) not in known:
                     problems.append(Diagnostic("AS207", f"table {table} left out of {args.dialect} DDL: {reason}",
                                                location))

@@ -291,8 +291,7 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
     # workers start fresh (not forked from this process and its whole scan) and are sent their
     # pieces: each holds only what it compiles
     with pool(sum(sizes[n] for n in todo), PARALLEL_FROM_TABLES, jobs, fresh=True) as workers:
-        jobs_made = ((batch, dialects) for batch in batches())
-        for (batch, _), compiled in workers.each(_compile_batch, jobs_made):
+        for (batch, _), compiled in workers.each(_compile_batch, ((batch, dialects) for batch in batches())):
             for (name, n, *_), tables in zip(batch, compiled, strict=True):
                 # spooled as they come, then copied in order when the database is whole; a
                 # spool in memory would keep both copies, so there they wait as they are

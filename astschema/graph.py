@@ -51,14 +51,15 @@ def keys_of(database: model.Database, homes: dict[str, list[str]], find) -> list
     return keys
 
 
-def table_homes(databases) -> dict[str, list[str]]:
-    """Each table's full name -> the databases that have it, in model order."""
+def table_homes(named) -> dict[str, list[str]]:
+    """Each table's full name -> the databases that have it, in model order, from (database
+    name, its tables' full names) pairs."""
     homes: dict[str, list[str]] = {}
-    for database in databases:
-        for table in database.tables:
-            found = homes.setdefault(table.fullname, [])
-            if not found or found[-1] != database.name:
-                found.append(database.name)
+    for database, fullnames in named:
+        for fullname in fullnames:
+            found = homes.setdefault(fullname, [])
+            if not found or found[-1] != database:
+                found.append(database)
     return homes
 
 

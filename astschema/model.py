@@ -234,7 +234,8 @@ class Schema:
         if "homes" not in self._cache:
             from .graph import table_homes
 
-            self._cache["homes"] = table_homes(self.databases) if self.held else self.databases.homes()
+            self._cache["homes"] = table_homes((d.name, (t.fullname for t in d.tables)) for d in self.databases) \
+                if self.held else self.databases.homes()
         return self._cache["homes"]
 
     def table(self, database: str, fullname: str) -> Table | None:

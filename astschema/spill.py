@@ -1,8 +1,8 @@
 """A large scan's model kept as text, a database at a time: beyond `units.HELD_TABLES` tables,
 each table is encoded as it is made (the parse cache's codec, never pickle) and the `Schema`'s
 databases are decoded one at a time when they are read, and let go after. The rules, the
-compiling and the DDL read the databases in turn, so no more than one database is held at once
-(at 10,000 modules the model of every table was some 330 MB).
+compiling and the DDL read the databases in turn, so only those being read are held (at 10,000
+modules the model of every table was some 330 MB).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def spool_for(tables: int, on_disk: bool) -> store.Spool | None:
     return store.Spool(on_disk) if tables > units.HELD_TABLES else None
 
 
-class Kept(NamedTuple):
+class Spilled(NamedTuple):
     """A table kept as text: what grouping tables by database needs of it, and its place."""
 
     database: str
@@ -45,9 +45,9 @@ class SpooledDatabases(Sequence):
         self.table = lru_cache(maxsize=4096)(self._table)  # keys point at a few tables many times
 
     @staticmethod
-    def put(spool: store.Spool, table: model.Table) -> Kept:
+    def put(spool: store.Spool, table: model.Table) -> Spilled:
         """Keep a table made now."""
-        return Kept(table.database, table.fullname, table.module, spool.put([cache.encode(table)]))
+        return Spilled(table.database, table.fullname, table.module, spool.put([cache.encode(table)]))
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -85,14 +85,10 @@ class SpooledDatabases(Sequence):
         return self[self._at[name]]
 
     def homes(self) -> dict[str, list[str]]:
-        """As `graph.table_homes`, from the names alone."""
-        homes: dict[str, list[str]] = {}
-        for name, _, _, _, tables in self._entries:
-            for fullname, _ in tables:
-                found = homes.setdefault(fullname, [])
-                if not found or found[-1] != name:
-                    found.append(name)
-        return homes
+        """`graph.table_homes`, from the names alone."""
+        from .graph import table_homes
+
+        return table_homes((name, (fullname for fullname, _ in tables)) for name, _, _, _, tables in self._entries)
 
     def _table(self, database: str, fullname: str) -> model.Table | None:
         """The last table `fullname` of `database`, as `Schema.table`."""

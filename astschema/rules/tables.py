@@ -77,7 +77,7 @@ class SameTableInTwoDatabases(DatabaseRule):
         for table in database.tables:
             first = context.schema.homes[table.fullname][0]
             if first != database.name:
-                other = context.schema.database(first).table(table.fullname)
+                other = context.schema.table(first, table.fullname)
                 yield self.finding(
                     f"table {table.fullname} is also in database {first!r} (at {other.location}); "
                     "foreign keys naming it are ambiguous", table.location)
