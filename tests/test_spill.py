@@ -54,25 +54,37 @@ def test_a_spilled_scan_reads_as_the_held_one(tmp_path, monkeypatch, root, cache
         assert ours[name].names == theirs[name].names and ours[name].problems == theirs[name].problems
 
 
-def test_the_cli_prints_the_same_from_a_spilled_scan(tmp_path, monkeypatch):
-    """`ddl` (with the keys it leaves out, said in the DDL), `check` and `summary`, each from
-    its own cache: the compiled databases of a spilled scan are keyed by their text."""
+COMMANDS = {
+    "ddl": [], "check": ["--output-format", "json"], "summary": [], "dump": [], "graph": ["--format", "mermaid"],
+    "create": ["--url-template", "sqlite:///{DATA}/{name}.db"], "create --dry-run": ["--url-template",
+                                                                                  "sqlite:///{DATA}/{name}.db"],
+}
+
+
+def test_every_command_says_the_same_of_a_spilled_scan(tmp_path, monkeypatch):
+    """Each command, each with a cache of its own (compiled, then read back), and `create`
+    making the SQLite databases anew: the compiled databases of a spilled scan are keyed by
+    their text, and `ddl` and `create` say which keys they leave out."""
     root = tmp_path / "hub"
     shutil.copytree(FIXTURES[0], root)
 
-    def output(command, cache) -> tuple[str, int]:
+    def output(command, kind, cache) -> tuple[str, int]:
+        data = tmp_path / f"data-{kind}-{cache}-{list(COMMANDS).index(command)}"  # created anew each time
+        data.mkdir()
+        name, *flags = command.split()
+        args = [a.replace("{DATA}", str(data)) for a in COMMANDS[command]]
         out = io.StringIO()
         with redirect_stdout(out):
-            code = cli.main([command, str(root), "--cache-dir", str(tmp_path / cache), "--output-format", "json"]
-                            if command == "check" else [command, str(root), "--cache-dir", str(tmp_path / cache)])
-        return out.getvalue(), code
+            code = cli.main([name, str(root), *flags, *args, "--cache-dir", str(tmp_path / f"{kind}-{cache}")])
+        return out.getvalue().replace(str(data), "DATA"), code
 
-    held = {command: output(command, "held") for command in ("ddl", "check", "summary")}
+    held = {command: output(command, "held", 0) for command in COMMANDS}
     assert "-- left out: foreign key" in held["ddl"][0]
+    assert "is left out: it cannot be declared" in held["create"][0]
     monkeypatch.setattr(units, "HELD_TABLES", 0)
-    for cache in ("spilled", "spilled"):  # compiled, then read back
+    for cache in (1, 2):  # made, then read back
         for command, expected in held.items():
-            assert output(command, cache) == expected, command
+            assert output(command, "spilled", cache) == expected, command
 
 
 def test_compiling_reads_the_databases_in_turn(spilled, monkeypatch):
