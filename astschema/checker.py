@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
+from . import cache, store
+from . import units  # noqa: F401  (it registers the model's classes with the codec)
 from .diagnostics import Diagnostic, Location
-from .model import Schema
+from .graph import home
+from .model import ForeignKey, Schema
+from .store import identity
 from .rules import ALL_RULES, CheckContext, DatabaseRule
 from .rules.suppression import UnusedSuppression
 
@@ -28,15 +35,71 @@ def check(schema: Schema, *, select=None, ignore=None) -> list[Diagnostic]:
     rules = [rule() for rule in ALL_RULES if selected(rule.code, select, ignore)]
     each = [rule for rule in rules if isinstance(rule, DatabaseRule)]
     if each:
-        for database in schema.databases:  # each database once, for every rule
-            for rule in each:
-                findings.update(rule.check_database(context, database))
+        for name in schema.names:  # each database once, for every rule
+            found, crossing = _database_findings(context, name, each)
+            findings.update(found)
+            context.crossing += crossing
     for rule in rules:
         findings.update(rule.check(context))
     kept, used = _suppress(findings, schema.suppressions)
     if selected(UnusedSuppression.code, select, ignore):
         kept += _unused(schema.suppressions, used, select, ignore)
     return sorted(kept, key=Diagnostic.order)
+
+
+def _database_findings(context: CheckContext, name: str, rules) -> tuple[list, list]:
+    """What `rules` find in database `name`, and its keys into other databases (for AS308):
+    kept in the cache (`checks/`) under a key of everything they read, and read back from it
+    without making the database, when the schema has a cache."""
+    directory = context.schema.cache_dir
+    key = _findings_key(context, name, rules) if directory is not None else None
+    if key is not None and (kept := _load(directory / "checks" / f"{key}.json")) is not None:
+        return kept
+    database = context.schema.database(name)
+    found = [finding for rule in rules for finding in rule.check_database(context, database)]
+    crossing = [((k.database, k.target_database), k.foreign_key) for k in context.keys(database) if k.cross_database]
+    if key is not None:
+        _save(directory, key, found, crossing)
+    return found, crossing
+
+
+def _findings_key(context: CheckContext, name: str, rules) -> str:
+    """Everything the database rules read of and around database `name`: its model, where
+    each of its tables' names is first found (AS210) and which table that is, where each table
+    its keys point at is and, in another database, which table it is; the rules, the databases
+    allowed to cross, astschema's code."""
+    schema = context.schema
+    fullnames, targets = schema.references(name)
+    homes = schema.homes
+    parts = [identity(), repr(sorted(rule.code for rule in rules)), repr(context.config.allow_cross_database),
+             schema.digest(name)]
+    for fullname in fullnames:
+        first = homes[fullname][0]
+        parts.append(f"{fullname}<{first}:{schema.table_digest(first, fullname) if first != name else ''}")
+    for target in targets:
+        owner = home(homes.get(target, ()), name)
+        parts.append(f"{target}>{owner}:{schema.table_digest(owner, target) if owner not in (None, name) else ''}")
+    return hashlib.blake2b("\0".join(map(str, parts)).encode(), digest_size=16).hexdigest()
+
+
+def _load(path) -> tuple[list, list] | None:
+    try:
+        found, crossing = cache.decode(json.loads(path.read_bytes()))
+        if all(type(f) is Diagnostic for f in found) and all(type(c[1]) is ForeignKey for c in crossing):
+            return list(found), [(tuple(pair), fk) for pair, fk in crossing]
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError):
+        pass
+    return None
+
+
+def _save(directory, key: str, found, crossing) -> None:
+    try:
+        text = cache.encode((tuple(found), tuple(crossing)))
+        store.prepare(directory)
+        (directory / "checks").mkdir(exist_ok=True)
+        store.write(directory / "checks" / f"{key}.json", text)
+    except (OSError, TypeError, ValueError, RecursionError):
+        pass  # kept next time, maybe
 
 
 def _suppress(findings, suppressions):

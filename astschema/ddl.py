@@ -8,13 +8,13 @@ import warnings
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import CreateEnumType
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .diagnostics import Location
+from .model import digest_of
 from .store import Spool
 
 DIALECTS = ("sqlite", "postgresql", "mysql")
@@ -251,11 +251,13 @@ def _joined(tables: list[_CompiledTable], dialects, spool: Spool) -> Compiled:
     )
 
 
-def compile_databases(databases, dialects, jobs: int | None = None, directory=None) -> dict[str, Compiled]:
+def compile_databases(databases, dialects, jobs: int | None = None, directory=None,
+                      digests=None) -> dict[str, Compiled]:
     """What SQLAlchemy makes of each database, its pieces compiled on every core when there
-    is enough to share; with a cache `directory`, a database whose model did not change is
-    not compiled again. `databases` (a `Schema`'s) are read one at a time, as the workers are
-    ready for their pieces, the largest first."""
+    is enough to share; with a cache `directory`, a database whose model did not change (by
+    its digest: from `digests` in order, else worked out here) is not compiled again.
+    `databases` (a `Schema`'s) are read one at a time, as the workers are ready for their
+    pieces, the largest first."""
     from .cache import pool
 
     dialects = tuple(sorted(dialects))
@@ -263,9 +265,9 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
     held = isinstance(databases, (tuple, list))  # else `spill.SpooledDatabases`, kept as text
     names = [d.name for d in databases] if held else databases.names()
     sizes = [len(d.tables) for d in databases] if held else databases.sizes()
-    keys = {} if directory is None else {
-        name: _key(dialects, partial(_pickled, databases[n]) if held else partial(databases.digest, n))
-        for n, name in enumerate(names)}
+    if directory is not None and digests is None:
+        digests = [digest_of(d) for d in databases] if held else [databases.digest(name) for name in names]
+    keys = {} if directory is None else {name: _key(dialects, digest) for name, digest in zip(names, digests, strict=True)}
     done = {name: found for name, key in keys.items() if (found := _load(directory, key, spool)) is not None}
     todo = sorted((n for n, name in enumerate(names) if name not in done), key=lambda n: -sizes[n])
     left: Counter = Counter()
@@ -310,35 +312,13 @@ def _compile_batch(batch, dialects) -> list[list[_CompiledTable]]:
     return [compile_piece(model, names, dialects) for _, _, model, names in batch]
 
 
-def _key(dialects, hashed) -> str:
-    """The key of a database's model, `hashed(digest)` putting the model into a hashlib
-    object: equal models give equal keys."""
+def _key(dialects, digest: str) -> str:
+    """The key of a database's compiled statements: its model's digest (`Schema.digest`)."""
     import hashlib
 
     from .store import identity
 
-    digest = hashlib.blake2b(f"{identity()}\0{dialects}\0".encode(), digest_size=16)
-    hashed(digest)
-    return digest.hexdigest()
-
-
-def _pickled(database, digest) -> None:
-    """Hash a model held in memory by its pickle (never stored), without its memo, so that
-    objects shared in one model and equal copies in another (a model extracted now, or decoded
-    from kept units) pickle alike. Hashed as it is written, in frames: a database of 30,000
-    tables pickles to some 100 MB."""
-    import pickle
-
-    pickler = pickle.Pickler(_Hashing(digest), protocol=5)
-    pickler.fast = True  # no memo (documented as deprecated, and still supported)
-    pickler.dump(database)
-
-
-class _Hashing:
-    """A file-like object that hashes what is written to it."""
-
-    def __init__(self, digest):
-        self.write = digest.update
+    return hashlib.blake2b(f"{identity()}\0{dialects}\0{digest}".encode(), digest_size=16).hexdigest()
 
 
 def _load(directory, key: str, spool: Spool) -> Compiled | None:

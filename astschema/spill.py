@@ -7,6 +7,7 @@ modules the model of every table was some 330 MB).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from . import cache, model, store, units  # units registers the model's classes with the codec
+from .graph import foreign_keys, table_homes
 
 cache.register(model.Table)
 
@@ -25,12 +27,14 @@ def spool_for(tables: int, on_disk: bool) -> store.Spool | None:
 
 
 class Spilled(NamedTuple):
-    """A table kept as text: what grouping tables by database needs of it, and its place."""
+    """A table kept as text: what grouping tables by database and the checks' keys need of
+    it, and its place."""
 
     database: str
     fullname: str
     module: str
     place: tuple[int, int]
+    targets: tuple[str, ...]  # the tables its keys point at
 
 
 class SpooledDatabases(Sequence):
@@ -38,7 +42,7 @@ class SpooledDatabases(Sequence):
     equal to the one held in memory), from its tables' JSON in a `store.Spool`."""
 
     def __init__(self, spool: store.Spool, entries: list[tuple]):
-        # per database: (name, naming convention, modules, location, ((fullname, place), ...))
+        # per database: (name, naming convention, modules, location, ((fullname, place, targets), ...))
         self._spool, self._entries = spool, entries
         self._at = {entry[0]: n for n, entry in enumerate(entries)}
         self._places: dict[str, dict] = {}  # database -> fullname -> place, for those looked in
@@ -47,7 +51,8 @@ class SpooledDatabases(Sequence):
     @staticmethod
     def put(spool: store.Spool, table: model.Table) -> Spilled:
         """Keep a table made now."""
-        return Spilled(table.database, table.fullname, table.module, spool.put([cache.encode(table)]))
+        return Spilled(table.database, table.fullname, table.module, spool.put([cache.encode(table)]),
+                       tuple(fk.target_table for fk in foreign_keys(table)))
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -56,7 +61,7 @@ class SpooledDatabases(Sequence):
         if isinstance(n, slice):
             return [self[i] for i in range(*n.indices(len(self)))]
         name, convention, modules, location, tables = self._entries[n]
-        return model.Database(name, tuple(self._decoded(place) for _, place in tables), convention, modules,
+        return model.Database(name, tuple(self._decoded(place) for _, place, _ in tables), convention, modules,
                               location)
 
     def __eq__(self, other) -> bool:
@@ -74,25 +79,39 @@ class SpooledDatabases(Sequence):
         """How many tables each database has."""
         return [len(entry[4]) for entry in self._entries]
 
-    def digest(self, n: int, digest) -> None:
-        """Hash database `n`'s model into `digest` (a hashlib object) by its text: no decoding."""
-        name, convention, modules, location, tables = self._entries[n]
-        digest.update(repr((name, convention, modules, location)).encode() + b"\0")
-        for _, place in tables:
+    def digest(self, name: str) -> str:
+        """`Schema.digest` of a database, by its text: no decoding."""
+        name, convention, modules, location, tables = self._entries[self._at[name]]
+        digest = hashlib.blake2b(repr((name, convention, modules, location)).encode() + b"\0", digest_size=16)
+        for _, place, _ in tables:
             digest.update(self._spool.get(place) + b"\n")
+        return digest.hexdigest()
+
+    def table_digest(self, database: str, fullname: str) -> str | None:
+        """`Schema.table_digest`, by the table's text."""
+        place = self._places_in(database).get(fullname)
+        return None if place is None else hashlib.blake2b(self._spool.get(place), digest_size=16).hexdigest()
+
+    def references(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """`Schema.references`, from what was noted of each table as it was kept."""
+        tables = self._entries[self._at[name]][4]
+        return (tuple(fullname for fullname, _, _ in tables),
+                tuple(dict.fromkeys(target for _, _, targets in tables for target in targets)))
 
     def database(self, name: str) -> model.Database:
         return self[self._at[name]]
 
     def homes(self) -> dict[str, list[str]]:
         """`graph.table_homes`, from the names alone."""
-        from .graph import table_homes
-
-        return table_homes((name, (fullname for fullname, _ in tables)) for name, _, _, _, tables in self._entries)
+        return table_homes((name, (fullname for fullname, _, _ in tables)) for name, _, _, _, tables in self._entries)
 
     def _table(self, database: str, fullname: str) -> model.Table | None:
         """The last table `fullname` of `database`, as `Schema.table`."""
-        if database not in self._places:
-            self._places[database] = dict(self._entries[self._at[database]][4])
-        place = self._places[database].get(fullname)
+        place = self._places_in(database).get(fullname)
         return None if place is None else self._decoded(place)
+
+    def _places_in(self, database: str) -> dict:
+        """Full name -> place of the last table of that name, in `database`."""
+        if database not in self._places:
+            self._places[database] = {fullname: place for fullname, place, _ in self._entries[self._at[database]][4]}
+        return self._places[database]

@@ -213,7 +213,8 @@ def assemble(project, units, plan: Plan, on_disk: bool = False) -> tuple[Sequenc
     databases = tuple(_databases(ctx, [table for _, table in made], conventions))
     if spool is not None:
         databases = SpooledDatabases(spool, [(d.name, d.naming_convention, d.modules, d.location,
-                                              tuple((t.fullname, t.place) for t in d.tables)) for d in databases])
+                                              tuple((t.fullname, t.place, t.targets) for t in d.tables))
+                                             for d in databases])
     return databases, ctx.diagnostics
 
 

@@ -80,6 +80,9 @@ class CheckContext:
     schema: object  # model.Schema
     config: object  # config.Config
     _keys: tuple = (None, [])  # the last database's name and keys
+    # ((database, target database), foreign key) of every key into another database, gathered
+    # as the databases are checked (for AS308)
+    crossing: list = field(default_factory=list)
 
     def keys(self, database) -> list:
         """The `graph.Key`s of a database's tables (rules need not build the graph of every

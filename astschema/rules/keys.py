@@ -209,16 +209,11 @@ class CrossDatabaseCycle(DatabaseRule):
                    {"allow_cross_database": [["b", "a"]]}),)
     INVALID = (Invalid(_FILES, (("a/db_models.py", 9, 28),), {"allow_cross_database": [["a", "b"], ["b", "a"]]}),)
 
-    def __init__(self):
-        self.keys = []  # ((database, target database), key) of every key across, as the databases come
-
     def check_database(self, context, database):
-        self.keys += [((key.database, key.target_database), key.foreign_key)
-                      for key in context.keys(database) if key.cross_database]
-        return ()
+        return ()  # the check runner gathers the keys across databases as it checks each
 
     def check(self, context):
-        return _cycles(self, self.keys, "databases")
+        return _cycles(self, context.crossing, "databases")
 
 
 def _cycles(rule, keys, what):
