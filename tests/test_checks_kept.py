@@ -107,3 +107,20 @@ def test_findings_follow_what_other_databases_change(tmp_path, checked):
     del checked[:]
     allowed = Config(allow_cross_database=(("b", "a"),))
     assert ("AS301", "b", 7) not in both(allowed) and "b" in checked
+
+
+@pytest.mark.parametrize("damage", [lambda text: text[: len(text) // 2], lambda text: b"[]",
+                                    lambda text: text.replace(b'"Diagnostic"', b'"Column"')],
+                         ids=["truncated", "foreign", "wrong type"])
+def test_a_damaged_entry_is_checked_again(tmp_path, checked, damage):
+    root, store = FIXTURES[2], tmp_path / "cache"
+    alone = check(astschema.scan([root]))
+    check(astschema.scan([root], cache_dir=store))
+    damaged = 0
+    for entry in (store / "checks").iterdir():
+        text = entry.read_bytes()
+        damaged += damage(text) != text  # a database without findings has no Diagnostic to retype
+        entry.write_bytes(damage(text))
+    del checked[:]
+    assert check(astschema.scan([root], cache_dir=store)) == alone
+    assert damaged and len(checked) == damaged
