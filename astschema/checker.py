@@ -10,9 +10,9 @@ from . import units  # noqa: F401  (it registers the model's classes with the co
 from .diagnostics import Diagnostic, Location
 from .graph import home
 from .model import ForeignKey, Schema
-from .store import identity
 from .rules import ALL_RULES, CheckContext, DatabaseRule
 from .rules.suppression import UnusedSuppression
+from .store import identity
 
 
 def selected(code: str, select, ignore) -> bool:
