@@ -267,7 +267,8 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
     sizes = [len(d.tables) for d in databases] if held else databases.sizes()
     if directory is not None and digests is None:
         digests = [digest_of(d) for d in databases] if held else [databases.digest(name) for name in names]
-    keys = {} if directory is None else {name: _key(dialects, digest) for name, digest in zip(names, digests, strict=True)}
+    keys = {} if directory is None else {
+        name: _key(dialects, digest) for name, digest in zip(names, digests, strict=True)}
     done = {name: found for name, key in keys.items() if (found := _load(directory, key, spool)) is not None}
     todo = sorted((n for n, name in enumerate(names) if name not in done), key=lambda n: -sizes[n])
     left: Counter = Counter()
