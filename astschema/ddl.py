@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import CreateEnumType
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .diagnostics import Location
-from .model import digest_of
+from .model import digest_of, held
 from .store import Spool
 
 DIALECTS = ("sqlite", "postgresql", "mysql")
@@ -262,11 +262,11 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
 
     dialects = tuple(sorted(dialects))
     spool = Spool(on_disk=directory is not None)
-    held = isinstance(databases, (tuple, list))  # else `spill.SpooledDatabases`, kept as text
-    names = [d.name for d in databases] if held else databases.names()
-    sizes = [len(d.tables) for d in databases] if held else databases.sizes()
+    kept_in_memory = held(databases)
+    names = [d.name for d in databases] if kept_in_memory else databases.names()
+    sizes = [len(d.tables) for d in databases] if kept_in_memory else databases.sizes()
     if directory is not None and digests is None:
-        digests = [digest_of(d) for d in databases] if held else [databases.digest(name) for name in names]
+        digests = [digest_of(d) for d in databases] if kept_in_memory else [databases.digest(n) for n in names]
     keys = {} if directory is None else {
         name: _key(dialects, digest) for name, digest in zip(names, digests, strict=True)}
     done = {name: found for name, key in keys.items() if (found := _load(directory, key, spool)) is not None}

@@ -223,6 +223,11 @@ class Database:
         return next((t for t in self.tables if t.fullname == fullname), None)
 
 
+def held(databases) -> bool:
+    """Whether `databases` are held in memory, rather than `spill.SpooledDatabases`."""
+    return isinstance(databases, (tuple, list))
+
+
 @dataclass(frozen=True, slots=True)
 class Schema:
     databases: Sequence[Database]  # a tuple, or for a large scan `spill.SpooledDatabases`: read in turn
@@ -248,7 +253,7 @@ class Schema:
     @property
     def held(self) -> bool:
         """Whether every database is held in memory (else each is made when read)."""
-        return isinstance(self.databases, (tuple, list))
+        return held(self.databases)
 
     @property
     def homes(self) -> dict[str, list[str]]:

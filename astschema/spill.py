@@ -41,10 +41,10 @@ class SpooledDatabases(Sequence):
     """The databases of a scan, as `Schema.databases`: each made when it is read (a `Database`
     equal to the one held in memory), from its tables' JSON in a `store.Spool`."""
 
-    def __init__(self, spool: store.Spool, entries: list[tuple]):
-        # per database: (name, naming convention, modules, location, ((fullname, place, targets), ...))
-        self._spool, self._entries = spool, entries
-        self._at = {entry[0]: n for n, entry in enumerate(entries)}
+    def __init__(self, spool: store.Spool, databases: list[tuple]):
+        # per database: (name, (`Spilled`, ...), naming convention, modules, location)
+        self._spool, self._entries = spool, databases
+        self._at = {entry[0]: n for n, entry in enumerate(databases)}
         self._places: dict[str, dict] = {}  # database -> fullname -> place, for those looked in
         self.table = lru_cache(maxsize=4096)(self._table)  # keys point at a few tables many times
 
@@ -60,9 +60,8 @@ class SpooledDatabases(Sequence):
     def __getitem__(self, n):
         if isinstance(n, slice):
             return [self[i] for i in range(*n.indices(len(self)))]
-        name, convention, modules, location, tables = self._entries[n]
-        return model.Database(name, tuple(self._decoded(place) for _, place, _ in tables), convention, modules,
-                              location)
+        name, tables, *rest = self._entries[n]
+        return model.Database(name, tuple(self._decoded(table.place) for table in tables), *rest)
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Sequence) and len(self) == len(other) and all(map(operator.eq, self, other))
@@ -77,14 +76,14 @@ class SpooledDatabases(Sequence):
 
     def sizes(self) -> list[int]:
         """How many tables each database has."""
-        return [len(entry[4]) for entry in self._entries]
+        return [len(entry[1]) for entry in self._entries]
 
     def digest(self, name: str) -> str:
         """`Schema.digest` of a database, by its text: no decoding."""
-        name, convention, modules, location, tables = self._entries[self._at[name]]
-        digest = hashlib.blake2b(repr((name, convention, modules, location)).encode() + b"\0", digest_size=16)
-        for _, place, _ in tables:
-            digest.update(self._spool.get(place) + b"\n")
+        name, tables, *rest = self._entries[self._at[name]]
+        digest = hashlib.blake2b(repr((name, *rest)).encode() + b"\0", digest_size=16)
+        for table in tables:
+            digest.update(self._spool.get(table.place) + b"\n")
         return digest.hexdigest()
 
     def table_digest(self, database: str, fullname: str) -> str | None:
@@ -94,16 +93,16 @@ class SpooledDatabases(Sequence):
 
     def references(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """`Schema.references`, from what was noted of each table as it was kept."""
-        tables = self._entries[self._at[name]][4]
-        return (tuple(fullname for fullname, _, _ in tables),
-                tuple(dict.fromkeys(target for _, _, targets in tables for target in targets)))
+        tables = self._entries[self._at[name]][1]
+        return (tuple(table.fullname for table in tables),
+                tuple(dict.fromkeys(target for table in tables for target in table.targets)))
 
     def database(self, name: str) -> model.Database:
         return self[self._at[name]]
 
     def homes(self) -> dict[str, list[str]]:
         """`graph.table_homes`, from the names alone."""
-        return table_homes((name, (fullname for fullname, _, _ in tables)) for name, _, _, _, tables in self._entries)
+        return table_homes((name, (table.fullname for table in tables)) for name, tables, *_ in self._entries)
 
     def _table(self, database: str, fullname: str) -> model.Table | None:
         """The last table `fullname` of `database`, as `Schema.table`."""
@@ -113,5 +112,5 @@ class SpooledDatabases(Sequence):
     def _places_in(self, database: str) -> dict:
         """Full name -> place of the last table of that name, in `database`."""
         if database not in self._places:
-            self._places[database] = {fullname: place for fullname, place, _ in self._entries[self._at[database]][4]}
+            self._places[database] = {table.fullname: table.place for table in self._entries[self._at[database]][1]}
         return self._places[database]

@@ -210,12 +210,9 @@ def assemble(project, units, plan: Plan, on_disk: bool = False) -> tuple[Sequenc
     made += zip((place_of[id(d)] for d in kept), map(keep, finalize(ctx, kept, by_loc, by_name)), strict=True)
     made.sort(key=lambda pair: pair[0])
     conventions.sort(key=lambda triple: triple[0])
-    databases = tuple(_databases(ctx, [table for _, table in made], conventions))
-    if spool is not None:
-        databases = SpooledDatabases(spool, [(d.name, d.naming_convention, d.modules, d.location,
-                                              tuple((t.fullname, t.place, t.targets) for t in d.tables))
-                                             for d in databases])
-    return databases, ctx.diagnostics
+    grouped = _databases(ctx, [table for _, table in made], conventions)
+    return (tuple(model.Database(*each) for each in grouped) if spool is None
+            else SpooledDatabases(spool, grouped)), ctx.diagnostics
 
 
 def _by_name(drafts) -> dict[str, list[TableDraft]]:
@@ -225,8 +222,9 @@ def _by_name(drafts) -> dict[str, list[TableDraft]]:
     return found
 
 
-def _databases(ctx: Context, tables: list, conventions) -> list[model.Database]:
-    """The tables (`model.Table`s, or what `SpooledDatabases.put` kept of them) by database."""
+def _databases(ctx: Context, tables: list, conventions) -> list[tuple]:
+    """(name, tables, naming convention, modules, location) of each database, in name order:
+    its tables are `model.Table`s, or what `SpooledDatabases.put` kept of them."""
     members_of, conventions_of = defaultdict(list), defaultdict(dict)  # grouped once: thousands of databases
     for table in tables:
         members_of[table.database].append(table)
@@ -238,13 +236,6 @@ def _databases(ctx: Context, tables: list, conventions) -> list[model.Database]:
         found = list(conventions_of[name])
         if len(found) > 1:
             ctx.report("AS204", f"tables of database {name!r} use different naming conventions; the first is used", None)
-        databases.append(
-            model.Database(
-                name=name,
-                tables=tuple(members),
-                naming_convention=found[0] if found else (),
-                modules=tuple(dict.fromkeys(t.module for t in members)),
-                location=ctx.origins.get(name),
-            )
-        )
+        databases.append((name, tuple(members), found[0] if found else (),
+                          tuple(dict.fromkeys(t.module for t in members)), ctx.origins.get(name)))
     return databases
