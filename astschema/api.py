@@ -59,11 +59,11 @@ def _scan(paths, include, exclude, default_database, base_factories, types, conf
     project = Project(roots(paths, files), config, parser)
     modules = _registered(project, parser, files, diagnostics)
     kept = None if cache_dir is None else Kept(Path(cache_dir), project)
-    databases, found, suppressions = extract(project, modules, kept)
+    databases, found, suppressions, digests = extract(project, modules, kept)
     parser.release()  # the project holds what it needs; a caller's parser outlives the scan
     diagnostics += found
     return Schema(databases, tuple(sorted(set(diagnostics), key=Diagnostic.order)), suppressions, config,
-                  None if cache_dir is None else Path(cache_dir))
+                  None if cache_dir is None else Path(cache_dir), digests)
 
 
 def _registered(project: Project, parser: Parser, files, diagnostics: list) -> list[str]:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import CreateEnumType
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .diagnostics import Location
-from .model import digest_of, held
+from .model import held
 from .store import Spool
 
 DIALECTS = ("sqlite", "postgresql", "mysql")
@@ -266,7 +266,9 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
     names = [d.name for d in databases] if kept_in_memory else databases.names()
     sizes = [len(d.tables) for d in databases] if kept_in_memory else databases.sizes()
     if directory is not None and digests is None:
-        digests = [digest_of(d) for d in databases] if kept_in_memory else [databases.digest(n) for n in names]
+        from .spill import held_digest
+
+        digests = [held_digest(d) for d in databases] if kept_in_memory else [databases.digest(n) for n in names]
     keys = {} if directory is None else {
         name: _key(dialects, digest) for name, digest in zip(names, digests, strict=True)}
     done = {name: found for name, key in keys.items() if (found := _load(directory, key, spool)) is not None}

@@ -47,28 +47,6 @@ class SQLCall:
 _CALLS: WeakValueDictionary = WeakValueDictionary()
 
 
-def digest_of(value) -> str:
-    """A digest of a model value held in memory, by its pickle (never stored) without memo, so
-    that objects shared in one model and equal copies in another (a model extracted now, or
-    decoded from kept units) pickle alike. Hashed as it is written, in frames: a database of
-    30,000 tables pickles to some 100 MB."""
-    import hashlib
-    import pickle
-
-    digest = hashlib.blake2b(digest_size=16)
-    pickler = pickle.Pickler(_Hashing(digest), protocol=5)
-    pickler.fast = True  # no memo (documented as deprecated, and still supported)
-    pickler.dump(value)
-    return digest.hexdigest()
-
-
-class _Hashing:
-    """A file-like object that hashes what is written to it."""
-
-    def __init__(self, digest):
-        self.write = digest.update
-
-
 def sql_call(target: str, args: tuple = (), kwargs: tuple = ()) -> SQLCall:
     """`SQLCall(target, args, kwargs)`, one object for equal calls while any is alive: a type
     such as `String(40)` is given to thousands of columns."""
@@ -236,6 +214,7 @@ class Schema:
     suppressions: tuple[tuple[str, int, int, tuple[str, ...]], ...] = ()
     config: Any = field(default=None, compare=False, repr=False)
     cache_dir: Any = field(default=None, compare=False, repr=False)  # where compiled databases are kept
+    digests: dict = field(default_factory=dict, compare=False, repr=False)  # by name: those known (see `digest`)
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def database(self, name: str) -> Database:
@@ -266,18 +245,23 @@ class Schema:
         return self._cache["homes"]
 
     def digest(self, name: str) -> str:
-        """A digest of database `name`'s model: equal models, equal digests (made once)."""
-        digests = self._cache.setdefault("digests", {})
-        if name not in digests:
-            digests[name] = digest_of(self.database(name)) if self.held else self.databases.digest(name)
-        return digests[name]
+        """A digest of database `name`'s model, by its tables' text in the parse cache's codec:
+        equal models, equal digests, held or not (made once, unless assembly knew it)."""
+        if name not in self.digests:
+            from .spill import held_digest
+
+            self.digests[name] = held_digest(self.database(name)) if self.held else self.databases.digest(name)
+        return self.digests[name]
 
     def table_digest(self, database: str, fullname: str) -> str | None:
-        """A digest of the table `table(database, fullname)` gives, if any."""
+        """A digest of the table `table(database, fullname)` gives, if any, by its text."""
         if not self.held:
             return self.databases.table_digest(database, fullname)
+        from .cache import encode
+        from .spill import table_digest
+
         table = self.table(database, fullname)
-        return None if table is None else digest_of(table)
+        return None if table is None else table_digest(encode(table).encode("ascii"))
 
     def references(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The full names of database `name`'s tables, and of the tables its keys point at,

@@ -26,6 +26,26 @@ def spool_for(tables: int, on_disk: bool) -> store.Spool | None:
     return store.Spool(on_disk) if tables > units.HELD_TABLES else None
 
 
+def database_digest(name: str, rest: tuple, texts) -> str:
+    """`Schema.digest` of database `name` (`rest` as `model.Database` takes it after the
+    tables) from its tables' text (bytes) in order: held, spilled or kept, one digest."""
+    digest = hashlib.blake2b(repr((name, *rest)).encode() + b"\0", digest_size=16)
+    for text in texts:
+        digest.update(text + b"\n")
+    return digest.hexdigest()
+
+
+def held_digest(database: model.Database) -> str:
+    """`database_digest` of a database held in memory."""
+    return database_digest(database.name, (database.naming_convention, database.modules, database.location),
+                           (cache.encode(table).encode("ascii") for table in database.tables))
+
+
+def table_digest(text: bytes) -> str:
+    """`Schema.table_digest` of a table, from its text."""
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+
 class Spilled(NamedTuple):
     """A table kept as text: what grouping tables by database and the checks' keys need of
     it, and its place."""
@@ -54,6 +74,14 @@ class SpooledDatabases(Sequence):
         return Spilled(table.database, table.fullname, table.module, spool.put([cache.encode(table)]),
                        tuple(fk.target_table for fk in foreign_keys(table)))
 
+    @staticmethod
+    def read_back(entry, places) -> tuple:
+        """A database read back from the cache whole (an `assembled.Entry`, its tables' text
+        at `places` in the spool), as `SpooledDatabases` takes it."""
+        return (entry.name, tuple(Spilled(entry.name, fullname, module, place, targets)
+                                  for (fullname, module, targets), place in zip(entry.tables, places, strict=True)),
+                *entry.rest)
+
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -81,15 +109,12 @@ class SpooledDatabases(Sequence):
     def digest(self, name: str) -> str:
         """`Schema.digest` of a database, by its text: no decoding."""
         name, tables, *rest = self._entries[self._at[name]]
-        digest = hashlib.blake2b(repr((name, *rest)).encode() + b"\0", digest_size=16)
-        for table in tables:
-            digest.update(self._spool.get(table.place) + b"\n")
-        return digest.hexdigest()
+        return database_digest(name, tuple(rest), (self._spool.get(table.place) for table in tables))
 
     def table_digest(self, database: str, fullname: str) -> str | None:
         """`Schema.table_digest`, by the table's text."""
         place = self._places_in(database).get(fullname)
-        return None if place is None else hashlib.blake2b(self._spool.get(place), digest_size=16).hexdigest()
+        return None if place is None else table_digest(self._spool.get(place))
 
     def references(self, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """`Schema.references`, from what was noted of each table as it was kept."""

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from . import cache, model, store
+from .assembled import KeptDatabases
 from .diagnostics import Diagnostic
 from .extract import Unit
 from .extract.assembly import Note, Outline, outline
@@ -47,6 +48,10 @@ class Kept:
             digest_size=16,
         )
 
+    def databases(self) -> KeptDatabases:
+        """Where this scan's lone databases are kept (see `assembled`)."""
+        return KeptDatabases(self.directory.parent, self._scan)
+
     def _path(self, module: str) -> Path:
         digest = self._scan.copy()
         digest.update(b"\0" + module.encode())
@@ -61,9 +66,10 @@ class Kept:
         except _UNREADABLE:
             return False
 
-    def load(self, module: str) -> tuple[Outline, str] | None:
+    def load(self, module: str) -> tuple[Outline, str, str] | None:
         """The outline of the unit kept for `module`, if every module it read is what it was,
-        and the unit's JSON text (checked whole by its digest, decoded when assembled)."""
+        and the unit's JSON text (checked whole by its digest, decoded when assembled) and
+        digest."""
         try:
             head, _, text = self._path(module).read_bytes().partition(b"\n")
             document = self._head(module, head)
@@ -75,7 +81,7 @@ class Kept:
             return None
         if type(sketch) is not Outline or sketch.module != module:
             return None
-        return sketch, text
+        return sketch, text, document["unit"]
 
     def _head(self, module: str, line: bytes) -> dict | None:
         """An entry's first line, if it is of `module` and what it read is unchanged."""
@@ -120,9 +126,16 @@ class Waiting:
 
     def __init__(self, on_disk: bool, redo):
         self._spool, self._units, self._tables, self._redo = store.Spool(on_disk), [], 0, redo
+        # with a cache, the digest of each unit's text (None: it has none), which keys the
+        # databases made of it (see `assembled`)
+        self.digests: list[str | None] = []
 
-    def put(self, sketch: Outline, unit: Unit | None = None, text: str | None = None) -> None:
-        """Keep a unit made now (`unit`, and its JSON text if known) or loaded (`text` alone)."""
+    def put(self, sketch: Outline, unit: Unit | None = None, text: str | None = None,
+            digest: str | None = None) -> None:
+        """Keep a unit made now (`unit`, and its JSON text if known) or loaded (`text` alone,
+        and its digest if known)."""
+        if self._spool.on_disk:
+            self.digests.append(digest or (None if text is None else _digest(text.encode("ascii"))))
         self._tables += len(sketch.notes)
         if unit is not None and self._tables > HELD_TABLES and text is None:
             try:
@@ -134,10 +147,11 @@ class Waiting:
         else:
             self._units.append(unit)
 
-    def __iter__(self):
+    def given(self, skipped=frozenset()):
+        """The units in order, but None for the positions `skipped`, which are not decoded."""
         for n, unit in enumerate(self._units):
             self._units[n] = None  # given out once, and let go once assembled
-            yield self._decoded(*unit) if isinstance(unit, tuple) else unit
+            yield None if n in skipped else self._decoded(*unit) if isinstance(unit, tuple) else unit
 
     def _decoded(self, place, sketch: Outline) -> Unit:
         try:

@@ -154,9 +154,11 @@ def _forged(entry: bytes, text: bytes, outline=None) -> bytes:
 
 def test_a_kept_unit_is_decoded_once_and_only_when_assembled(tmp_path, monkeypatch, extracted):
     """Its outline is all the first pass reads; a unit that then does not decode, though its
-    digest matched, is extracted again."""
+    digest matched, is extracted again. (The databases kept assembled are removed before each
+    scan: a database read back needs none of its units.)"""
     root, store = app(tmp_path), tmp_path / "cache"
     expected = astschema.scan([root], cache_dir=store)
+    shutil.rmtree(store / "assembled")
     decoded, real, ties = [], cache.decode, assembly.Plan.ties
     monkeypatch.setattr(cache, "decode", lambda document: decoded.append(real(document)) or decoded[-1])
     monkeypatch.setattr(assembly.Plan, "ties", lambda plan: decoded.append("second pass") or ties(plan))
@@ -168,6 +170,7 @@ def test_a_kept_unit_is_decoded_once_and_only_when_assembled(tmp_path, monkeypat
     assert sorted(units_decoded[1:]) == ["core.database", "people.db_models", "shop.db_models", "staff.db_models"]
     for entry in (store / "units").glob("*.json"):
         entry.write_bytes(_forged(entry.read_bytes(), b'["not", "a unit"]'))
+    shutil.rmtree(store / "assembled")
     assert astschema.scan([root], cache_dir=store) == expected
     assert sorted(extracted) == ["core.database", "people.db_models", "shop.db_models", "staff.db_models"]
 

@@ -37,12 +37,14 @@ class Unit:
     searched: bool = False
 
 
-def extract(project: Project, modules: list[str], kept=None) -> tuple[Sequence[model.Database], list[Diagnostic], tuple]:
+def extract(project: Project, modules: list[str], kept=None) -> tuple[Sequence[model.Database], list[Diagnostic],
+                                                                     tuple, dict]:
     """Databases, diagnostics and suppressions of the scanned modules and the support modules
-    they import (an import would register their mapped classes too): each module extracted
-    on its own (or its unit reused from `kept`, a `units.Kept`), then their tables together
-    (see `assembly`), the units waiting in between as `units.Waiting`. The scanned modules
-    that have no current kept unit are extracted on every core."""
+    they import (an import would register their mapped classes too), and the digests of
+    databases known on the way: each module extracted on its own (or its unit reused from
+    `kept`, a `units.Kept`), then their tables together (see `assembly`), the units waiting in
+    between as `units.Waiting`. The scanned modules that have no current kept unit are
+    extracted on every core."""
     from ..units import Waiting  # it stores units: it imports this package
 
     plan, waiting = Plan(), Waiting(kept is not None, lambda module: extract_module(project, module))
@@ -55,8 +57,8 @@ def extract(project: Project, modules: list[str], kept=None) -> tuple[Sequence[m
                 unit, sketch, text = next(made[module]) if module in made else _made(project, module, kept)
                 waiting.put(sketch, unit, text)
             else:
-                sketch, text = found
-                waiting.put(sketch, text=text)
+                sketch, text, digest = found
+                waiting.put(sketch, text=text, digest=digest)
             if module in scanned:
                 project.forget(module)  # a model file is mostly read by itself; the support modules by all
             plan.add(sketch)
@@ -67,8 +69,8 @@ def extract(project: Project, modules: list[str], kept=None) -> tuple[Sequence[m
                     seen.add(name)
                     order.append(name)
                     project.locate(name)  # found by a worker's import, maybe: not here yet
-    databases, found = assemble(project, waiting, plan, on_disk=kept is not None)
-    return databases, diagnostics + found, tuple(suppressions)
+    databases, found, digests = assemble(project, waiting, plan, None if kept is None else kept.databases())
+    return databases, diagnostics + found, tuple(suppressions), digests
 
 
 def _made(project: Project, module: str, kept):

@@ -14,7 +14,7 @@ Tied drafts are made together at the end, as they always were; drafts that other
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -96,9 +96,12 @@ class Plan:
     positions: dict[str, int] = field(default_factory=dict)  # module -> its unit's position
     extended: set = field(default_factory=set)  # locations of tables extensions add to
     origins: dict = field(default_factory=dict)  # database -> where first named
+    extending: set = field(default_factory=set)  # positions of the units that have extensions
 
     def add(self, outline: Outline) -> None:
         self.positions[outline.module] = len(self.notes)
+        if outline.extended:
+            self.extending.add(len(self.notes))
         self.notes.append(outline.notes)
         self.extended.update(outline.extended)
         for database, where in outline.origins:
@@ -140,8 +143,16 @@ class Plan:
                     changed = True
         kept = tied | {by_loc[loc] for ident in made for loc in at(ident).reaches if loc in by_loc} \
             | {ident for ident in made if at(ident).key[1] in wanted}
+        lone, mixed = defaultdict(list), set()
+        for position, found in enumerate(notes):
+            for n, note in enumerate(found):
+                if note.core or note.key_only or note.reaches or note.loc in self.extended or (position, n) in tied:
+                    mixed.add(note.key[0])
+                lone[note.key[0]].append((position, note.loc.line, n))
         return _Ties(self.positions, core, tied, kept,
-                     {loc: ident for loc, ident in by_loc.items() if ident in kept})
+                     {loc: ident for loc, ident in by_loc.items() if ident in kept},
+                     {name: [(position, n) for position, _, n in sorted(drafts)]
+                      for name, drafts in lone.items() if name not in mixed})
 
 
 @dataclass
@@ -151,6 +162,10 @@ class _Ties:
     tied: set  # drafts made at the end, together
     kept: set  # drafts held to the end: tied, or reached by others
     located: dict  # location -> the kept draft a reference by location finds
+    # database -> its drafts in model order, for each database that only its own drafts make
+    # (see `assembled`): no Table() shared by units, key-only column, reference by location,
+    # extension, or table defined twice
+    lone: dict
 
     def place(self, ident, core: bool, draft: TableDraft):
         """Where a draft's table goes in the model (by module, line, then as the drafts are
@@ -162,25 +177,42 @@ class _Ties:
         return self.positions.get(draft.module, len(self.positions)), draft.loc.line, (1, first) if core else (0, *ident)
 
 
-def assemble(project, units, plan: Plan, on_disk: bool = False) -> tuple[Sequence[model.Database], list]:
-    """Every module's tables and what the others add to them, as databases: `units` (in
-    order, each given once and let go) are those `plan` has seen. A scan of many tables keeps
-    each table as text as it is made (on disk if `on_disk`), and its databases are
-    `spill.SpooledDatabases`."""
+def assemble(project, units, plan: Plan, kept=None) -> tuple[Sequence[model.Database], list, dict]:
+    """Every module's tables and what the others add to them, as databases: `units` (a
+    `units.Waiting`: in order, each given once and let go) are those `plan` has seen. Also the
+    diagnostics, and the digests (`Schema.digest`) known on the way.
+
+    With `kept` (an `assembled.KeptDatabases`: there is a cache), a lone database is read back
+    whole when its units are those it was made of, and kept when it is made; a unit that only
+    such databases need is not decoded. A scan of many tables, or one that read databases
+    back, keeps each table as text (in a temporary file if there is a cache), and its
+    databases are `spill.SpooledDatabases`."""
     from ..spill import SpooledDatabases, spool_for
+    from ..store import Spool
 
     ctx = Context(project)
     ctx.origins.update(plan.origins)
-    spool = spool_for(sum(map(len, plan.notes)), on_disk)
-    keep = (lambda table: table) if spool is None else (lambda table: SpooledDatabases.put(spool, table))
+    sizes = [len(notes) for notes in plan.notes]
     ties = plan.ties()
+    keys = {} if kept is None else _keys(kept, plan, ties, units.digests)
+    large = spool_for(sum(sizes), kept is not None)
+    spool = large or (Spool(on_disk=True) if keys else None)
+    found = {name: entry for name, key in keys.items() if (entry := kept.load(key, name, spool)) is not None}
+    spool = spool if large or found else None
+    keep = (lambda table: table) if spool is None else (lambda table: SpooledDatabases.put(spool, table))
+    read_back = Counter(position for name in found for position, _ in ties.lone[name])
+    skipped = {position for position, size in enumerate(sizes)  # each unit is still checked against its outline
+               if read_back[position] == size > 0 and position not in plan.extending} - {p for p, _ in ties.kept}
+    contexts = {name: Context(project) for name in keys if name not in found}  # what making each reports, kept
     made, waiting, conventions = [], [], []  # (place, table), (place, draft), (place, database, convention)
     by_loc, named, extensions = {}, [], []
-    for position, unit in enumerate(units):
+    for position, unit in enumerate(units.given(skipped)):
+        if unit is None:
+            continue
         mine = [(place, (position, n), draft) for n, (core, draft) in enumerate(_drafts(unit))
                 if (place := ties.place((position, n), core, draft)) is not None]
         for place, ident, draft in mine:
-            if draft.metadata.naming_convention:
+            if draft.metadata.naming_convention and draft.database not in found:
                 conventions.append((place, draft.database, draft.metadata.naming_convention))
             if ident in ties.kept:
                 if ties.located.get(draft.loc) == ident:
@@ -189,10 +221,12 @@ def assemble(project, units, plan: Plan, on_disk: bool = False) -> tuple[Sequenc
                     named.append((place, draft))
         extensions += unit.extensions
         for place, ident, draft in mine:
+            if draft.database in found:
+                continue
             if ident in ties.tied:
                 waiting.append((place, draft))
-            else:
-                made.append((place, keep(finalize(ctx, [draft], by_loc, {})[0])))  # no key-only column: no names
+            else:  # no key-only column: no names
+                made.append((place, keep(finalize(contexts.get(draft.database, ctx), [draft], by_loc, {})[0])))
     applied = set()
     for extension in extensions:
         target = by_loc.get(extension.table)
@@ -205,14 +239,60 @@ def assemble(project, units, plan: Plan, on_disk: bool = False) -> tuple[Sequenc
         target.attributes.update(extension.attributes)
     waiting.sort(key=lambda pair: pair[0])
     place_of = {id(draft): place for place, draft in waiting}
-    kept = merge_redefinitions(ctx, [draft for _, draft in waiting])
-    by_name = _by_name(sorted([*named, *((place_of[id(d)], d) for d in kept)], key=lambda pair: pair[0]))
-    made += zip((place_of[id(d)] for d in kept), map(keep, finalize(ctx, kept, by_loc, by_name)), strict=True)
+    merged = merge_redefinitions(ctx, [draft for _, draft in waiting])
+    by_name = _by_name(sorted([*named, *((place_of[id(d)], d) for d in merged)], key=lambda pair: pair[0]))
+    made += zip((place_of[id(d)] for d in merged), map(keep, finalize(ctx, merged, by_loc, by_name)), strict=True)
     made.sort(key=lambda pair: pair[0])
     conventions.sort(key=lambda triple: triple[0])
-    grouped = _databases(ctx, [table for _, table in made], conventions)
-    return (tuple(model.Database(*each) for each in grouped) if spool is None
-            else SpooledDatabases(spool, grouped)), ctx.diagnostics
+    grouped = _databases(ctx, [table for _, table in made], conventions, contexts)
+    digests = {} if kept is None else _keep(kept, keys, grouped, contexts, spool)
+    digests.update((name, entry.digest) for name, (entry, _) in found.items())
+    diagnostics = [*ctx.diagnostics, *(d for c in contexts.values() for d in c.diagnostics),
+                   *(d for entry, _ in found.values() for d in entry.diagnostics)]
+    if spool is None:
+        return tuple(model.Database(*each) for each in grouped), diagnostics, digests
+    grouped = sorted([*grouped, *(SpooledDatabases.read_back(*each) for each in found.values())],
+                     key=lambda each: each[0])
+    return SpooledDatabases(spool, grouped), diagnostics, digests
+
+
+def _keys(kept, plan: Plan, ties: _Ties, digests: list) -> dict[str, str]:
+    """The key (`assembled.KeptDatabases.key`) of each lone database whose units all have digests."""
+    modules = {position: module for module, position in plan.positions.items()}
+    keys = {}
+    for name, drafts in ties.lone.items():
+        contributors = [(modules[position], digests[position], n) for position, n in drafts]
+        if all(digest is not None for _, digest, _ in contributors):
+            keys[name] = kept.key(name, plan.origins.get(name), contributors)
+    return keys
+
+
+def _keep(kept, keys: dict, grouped: list, contexts: dict, spool) -> dict[str, str]:
+    """Keep each lone database made now under its key; their digests, by name."""
+    from ..assembled import Entry
+    from ..cache import encode
+    from ..graph import foreign_keys
+    from ..spill import database_digest
+
+    digests = {}
+    for name, tables, *rest in grouped:
+        if name not in contexts:
+            continue
+        # held, each table is encoded once (a held scan's text is at most some 40 MB); kept as
+        # text, it is read from the spool as needed, twice
+        held = [encode(table).encode("ascii") for table in tables] if spool is None else None
+        targets = [tuple(fk.target_table for fk in foreign_keys(t)) for t in tables] if spool is None \
+            else [t.targets for t in tables]
+        digests[name] = database_digest(name, tuple(rest), held if spool is None else _spooled(spool, tables))
+        kept.save(keys[name], Entry(name, tuple(rest), tuple((t.fullname, t.module, found) for t, found
+                                                             in zip(tables, targets, strict=True)),
+                                    tuple(contexts[name].diagnostics), digests[name]),
+                  held if spool is None else _spooled(spool, tables))
+    return digests
+
+
+def _spooled(spool, tables):
+    return (spool.get(table.place) for table in tables)
 
 
 def _by_name(drafts) -> dict[str, list[TableDraft]]:
@@ -222,9 +302,10 @@ def _by_name(drafts) -> dict[str, list[TableDraft]]:
     return found
 
 
-def _databases(ctx: Context, tables: list, conventions) -> list[tuple]:
+def _databases(ctx: Context, tables: list, conventions, contexts: dict) -> list[tuple]:
     """(name, tables, naming convention, modules, location) of each database, in name order:
-    its tables are `model.Table`s, or what `SpooledDatabases.put` kept of them."""
+    its tables are `model.Table`s, or what `SpooledDatabases.put` kept of them. What is found
+    wrong with a database goes to its own context in `contexts`, if it has one."""
     members_of, conventions_of = defaultdict(list), defaultdict(dict)  # grouped once: thousands of databases
     for table in tables:
         members_of[table.database].append(table)
@@ -235,7 +316,8 @@ def _databases(ctx: Context, tables: list, conventions) -> list[tuple]:
         members = members_of[name]
         found = list(conventions_of[name])
         if len(found) > 1:
-            ctx.report("AS204", f"tables of database {name!r} use different naming conventions; the first is used", None)
+            contexts.get(name, ctx).report(
+                "AS204", f"tables of database {name!r} use different naming conventions; the first is used", None)
         databases.append((name, tuple(members), found[0] if found else (),
                           tuple(dict.fromkeys(t.module for t in members)), ctx.origins.get(name)))
     return databases
