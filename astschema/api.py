@@ -7,7 +7,7 @@ from pathlib import Path
 from .cache import Parser, collector_paused
 from .config import Config, find_pyproject, load_config
 from .diagnostics import Diagnostic
-from .discover import discover, package_root, read, roots
+from .discover import discover, read, roots
 from .extract import extract
 from .model import Schema
 from .resolve import Project, module_name
@@ -26,6 +26,7 @@ def scan(
     cache_dir: Path | str | None = None,
     jobs: int | None = None,
     parser: Parser | None = None,
+    discovered: tuple | None = None,
 ) -> Schema:
     """Read the models under `paths` statically and return the schema they declare.
 
@@ -34,15 +35,16 @@ def scan(
     With `cache_dir`, each file's parse is kept there and reused while its bytes are unchanged,
     and each module's extraction while every module it read is unchanged.
     `jobs` worker processes parse and compile (default one per core; 1 for none). A `parser`
-    given (for `cache_dir`) brings the files it already parsed.
+    given (for `cache_dir`) brings the files it already parsed, and `discovered` what
+    `discover.discover` found for these paths and options.
     """
     with collector_paused():
         return _scan(paths, include, exclude, default_database, base_factories, types, config, cache_dir, jobs,
-                     parser)
+                     parser, discovered)
 
 
 def _scan(paths, include, exclude, default_database, base_factories, types, config, cache_dir, jobs,
-          parser) -> Schema:
+          parser, discovered) -> Schema:
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     if config is None:
         config = load_config(find_pyproject(paths))
@@ -54,10 +56,12 @@ def _scan(paths, include, exclude, default_database, base_factories, types, conf
         types=types,
         jobs=jobs,
     )
-    files, diagnostics = discover(paths, config)
+    files, diagnostics = discovered or discover(paths, config)
+    diagnostics = list(diagnostics)
     parser = parser or Parser(None if cache_dir is None else Path(cache_dir), config.jobs)
-    project = Project(roots(paths, files), config, parser)
-    modules = _registered(project, parser, files, diagnostics)
+    found = roots(paths, files)
+    project = Project(found, config, parser)
+    modules = _registered(project, parser, zip(files, found[len(paths):], strict=True), diagnostics)
     kept = None if cache_dir is None else Kept(Path(cache_dir), project)
     databases, found, suppressions, digests = extract(project, modules, kept)
     parser.release()  # the project holds what it needs; a caller's parser outlives the scan
@@ -67,19 +71,20 @@ def _scan(paths, include, exclude, default_database, base_factories, types, conf
 
 
 def _registered(project: Project, parser: Parser, files, diagnostics: list) -> list[str]:
-    """Read and parse the files found (on every core), and register them with the project as
-    modules, whose names are returned; the files' bytes go when this returns."""
+    """Read and parse the files found (on every core), given with their package roots, and
+    register them with the project as modules, whose names are returned; the files' bytes go
+    when this returns."""
     contents = []
-    for source in files:
+    for source, root in files:
         data, problem = read(source.path, project.config.max_bytes)
         if problem is not None:
             diagnostics.append(problem)
         else:
-            contents.append((source, data))
-    parser.parse_ahead([(data, str(source.path)) for source, data in contents])
+            contents.append((source, root, data))
+    parser.parse_ahead([(data, str(source.path)) for source, _, data in contents])
     modules = []
-    for source, data in contents:
-        module = module_name(source.path, package_root(source.path))
+    for source, root, data in contents:
+        module = module_name(source.path, root)
         if module in project.sources:  # two top-level modules of one name in different folders
             module = ".".join(source.path.relative_to(source.root).with_suffix("").parts)
         project.register(source.path, module, source.path.name == "__init__.py", data)

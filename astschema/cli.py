@@ -222,7 +222,7 @@ def _stored(args, config, cache) -> int:
 
     invocation = json.dumps([os.getcwd(), sorted((k, repr(v)) for k, v in vars(args).items()),
                              repr(dataclasses.asdict(config)), config.source])
-    found, unknown, parser = _meanings(args, config, cache)
+    found, unknown, parser, discovered = _meanings(args, config, cache)
     key = run_key(invocation, found)
     stored = load_run(cache, key)
     if stored is not None:
@@ -234,7 +234,7 @@ def _stored(args, config, cache) -> int:
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as out:
         err = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = _execute(args, config, cache, parser)
+            code = _execute(args, config, cache, parser, discovered)
         if code in (0, 1):
             store_run(cache, key, out, err.getvalue(), code)
             # support modules this scan parsed first have a known meaning now, so the next run
@@ -252,20 +252,22 @@ def _stored(args, config, cache) -> int:
 def _meanings(args, config, cache):
     """What each input file means to a scan, by path (see `store.meanings`): new or edited
     model files are parsed for it, on every core, for the key and the scan. Also (key, path)
-    of the files whose meaning was not known before, and the parser, if one was needed."""
+    of the files whose meaning was not known before, the parser, if one was needed, and
+    what discovery found (for the scan)."""
     from .discover import inputs
     from .store import entry_key, meanings
 
     # Files are keyed by what they mean to a scan (their summary), so an edit that leaves
     # the summary as it was (a comment, a touch) still finds the stored result.
-    found, unknown = meanings(cache, *inputs(args.paths, config), config.max_bytes)
+    models, others, discovered = inputs(args.paths, config)
+    found, unknown = meanings(cache, models, others, config.max_bytes)
     parser = None
     models = [(data, path) for data, path, model in unknown if model]
     if models:
         parser = _parser(cache, config)
         parser.parse_ahead(models)
         found.update(parser.meanings(models))
-    return found, [(entry_key(data), path) for data, path, _ in unknown], parser  # bytes not kept
+    return found, [(entry_key(data), path) for data, path, _ in unknown], parser, discovered  # bytes not kept
 
 
 def _clean(directory: Path) -> int:
@@ -294,11 +296,12 @@ def _parser(cache, config):
     return Parser(cache, config.jobs)
 
 
-def _execute(args, config, cache, parser=None) -> int:
+def _execute(args, config, cache, parser=None, discovered=None) -> int:
     from .api import scan
     from .cache import settled
 
-    schema = scan(args.paths, base_factories=args.base_factory, config=config, cache_dir=cache, parser=parser)
+    schema = scan(args.paths, base_factories=args.base_factory, config=config, cache_dir=cache, parser=parser,
+                  discovered=discovered)
     with settled():  # the scan's millions of objects, left alone by the later stages' collections
         return _after_scan(schema, args, config)
 

@@ -119,8 +119,8 @@ MAX_SEARCHED_FILES = 50_000  # a search of a class by name stops looking after t
 
 def roots(paths, files) -> list[Path]:
     """The directories modules are looked up under: the scan paths as given, then the
-    package root of each file found (what `sys.path` would need for an import)."""
-    return [p if p.is_dir() else p.parent for p in paths] + [package_root(f.path) for f in files]
+    package root of each file found (what `sys.path` would need for an import), in order."""
+    return [p if p.is_dir() else p.parent for p in paths] + package_roots([f.path for f in files])
 
 
 def unique_roots(roots) -> list[tuple[Path, Path]]:
@@ -148,16 +148,28 @@ def python_files(roots) -> list[tuple[Path, Path]]:
 
 def package_root(path: Path) -> Path:
     """The directory a module would be imported from: above its topmost `__init__.py` package."""
-    directory = path.resolve().parent
-    while (directory / "__init__.py").is_file() and directory.parent != directory:
-        directory = directory.parent
-    return directory
+    return package_roots([path])[0]
 
 
-def inputs(paths, config) -> tuple[list[Path], list[Path]]:
+def package_roots(paths) -> list[Path]:
+    """`package_root` of each path, each directory looked at once (a tree's model files share
+    their packages)."""
+    found: dict[Path, Path] = {}
+
+    def root_of(directory: Path) -> Path:
+        if directory not in found:
+            found[directory] = root_of(directory.parent) \
+                if (directory / "__init__.py").is_file() and directory.parent != directory else directory
+        return found[directory]
+
+    return [root_of(path.resolve().parent) for path in paths]
+
+
+def inputs(paths, config) -> tuple[list[Path], list[Path], tuple]:
     """Every file a scan of `paths` may read, what a stored result of it depends on: the
-    model files the scan reads, then the others its lookups may read."""
+    model files the scan reads, then the others its lookups may read; and what `discover`
+    found, which the scan can take."""
     paths = [Path(p) for p in paths]
-    files, _ = discover(paths, config)
-    searched = python_files([real for real, _ in unique_roots(roots(paths, files))])
-    return [f.path for f in files], [path for _, path in searched] + [p for p in paths if p.is_file()]
+    found = discover(paths, config)
+    searched = python_files([real for real, _ in unique_roots(roots(paths, found[0]))])
+    return [f.path for f in found[0]], [path for _, path in searched] + [p for p in paths if p.is_file()], found
