@@ -8,13 +8,14 @@ modules, and the others are read back.
 
 An entry (one per database name, written atomically) is JSON through the parse cache's codec,
 never pickle. Its first line is the head: the key, the database's grouping, its tables' names
-and targets, what assembly reported on it, and its digest (`Schema.digest`, which the rest,
-one line per table, must match). An entry that is unreadable, foreign, stale or damaged is
-ignored, and the database assembled.
+and targets, what assembly reported on it, and its `Schema.digest`; then a line per table, and
+last the digest of all the lines before. An entry that is unreadable, foreign, stale or damaged
+is ignored, and the database assembled.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from pathlib import Path
@@ -60,30 +61,29 @@ class KeptDatabases:
         """The entry of database `name`, if it was kept under `key` and is whole, and the
         places in `spool` of its tables' text, copied there a line at a time as it is checked
         (a database of 30,000 tables is some 60 MB of text)."""
-        from .spill import database_digest  # it imports the units, which import this
-
         try:
             with self._path(name).open("rb") as file:
-                document = json.loads(file.readline())
+                head = file.readline()
+                document = json.loads(head)
                 if document["key"] != key or document["database"] != name:
+                    return None
+                whole, places, line = _digest(head), [], None
+                for following in file:  # the last line is the digest of the others
+                    if line is not None:
+                        whole.update(line)
+                        places.append(spool.put([line.removesuffix(b"\n").decode("ascii")]))
+                    line = following
+                if line is None or line.decode("ascii") != whole.hexdigest():
                     return None
                 tables = tuple((fullname, module, tuple(targets)) for fullname, module, targets in document["tables"])
                 entry = Entry(name, cache.decode(document["rest"]), tables, cache.decode(document["diagnostics"]),
                               document["digest"])
-                if type(entry.rest) is not tuple or len(entry.rest) != 3 or type(entry.diagnostics) is not tuple \
-                        or any(type(d) is not Diagnostic for d in entry.diagnostics) \
-                        or any(type(part) is not str for table in tables for part in (*table[:2], *table[2])):
-                    return None
-                places = []
-
-                def read():
-                    for line in file:  # ASCII checked as it is put
-                        places.append(spool.put([line.removesuffix(b"\n").decode("ascii")]))
-                        yield line.removesuffix(b"\n")
-
-                if database_digest(name, entry.rest, read()) != entry.digest or len(places) != len(tables):
-                    return None
         except _UNREADABLE:
+            return None
+        if len(places) != len(tables) or type(entry.rest) is not tuple or len(entry.rest) != 3 \
+                or type(entry.diagnostics) is not tuple or any(type(d) is not Diagnostic for d in entry.diagnostics) \
+                or any(type(part) is not str for table in tables for part in (*table[:2], *table[2])) \
+                or type(entry.digest) is not str:
             return None
         return entry, places
 
@@ -93,9 +93,21 @@ class KeptDatabases:
                            "rest": json.loads(cache.encode(entry.rest)),
                            "diagnostics": json.loads(cache.encode(entry.diagnostics)),
                            "digest": entry.digest}, separators=(",", ":"))
+
+        def lines():
+            whole = _digest(b"")
+            for line in itertools.chain([head.encode("ascii")], texts):
+                whole.update(line + b"\n")
+                yield line.decode("ascii") + "\n"
+            yield whole.hexdigest()
+
         try:
             store.prepare(self.directory.parent)
             self.directory.mkdir(exist_ok=True)
-            store.write(self._path(entry.name), itertools.chain([f"{head}\n"], (text.decode("ascii") + "\n" for text in texts)))
+            store.write(self._path(entry.name), lines())
         except OSError:
             pass  # a cache that cannot be written is simply not used
+
+
+def _digest(text: bytes):
+    return hashlib.blake2b(text, digest_size=16)

@@ -2,6 +2,7 @@
 while their units are what they were made of; assembled again when any of them, or their
 order, changed; and always what a scan without a cache finds, edit after edit."""
 
+import hashlib
 import importlib.util
 import json
 import random
@@ -166,30 +167,34 @@ def test_edit_after_edit_the_cache_finds_what_a_scan_without_it_finds(tmp_path, 
     assert reused > 0 and kinds == set(range(EDITS))
 
 
-@pytest.mark.parametrize("damage", ["truncated", "a line short", "text changed", "another key", "diagnostics not a tuple",
-                                    "a table name not text", "not JSON"])
+@pytest.mark.parametrize("damage", ["truncated", "a line short", "text changed", "another key", "not JSON",
+                                    "forged: diagnostics not a tuple", "forged: a table name not text",
+                                    "forged: a table fewer"])
 def test_a_damaged_entry_is_assembled_again(tmp_path, read_back, damage):
+    """Damage is found by the digest of the entry's lines; what only a forger makes, whose
+    digest matches, by the shape of the head."""
     root, cache = generated(tmp_path / "tree", modules=8), tmp_path / "cache"
     same_as_without_cache(root, cache)
     for entry in (cache / "assembled").glob("*.json"):
-        head, _, text = entry.read_text(encoding="ascii").partition("\n")
+        head, *texts, digest = entry.read_text(encoding="ascii").split("\n")
         document = json.loads(head)
         if damage == "truncated":
-            text = text[: len(text) // 2]
+            texts[-1] = texts[-1][: len(texts[-1]) // 2]
         elif damage == "a line short":
-            text = text[: text.rindex("\n", 0, -1) + 1]
+            texts.pop()
         elif damage == "text changed":
-            text = text.replace("Integer", "Text", 1)
+            texts[0] = texts[0].replace("Integer", "Text", 1)
         elif damage == "another key":
             document["key"] = "0" * 32
-        elif damage == "diagnostics not a tuple":
+        elif damage.endswith("diagnostics not a tuple"):
             document["diagnostics"] = {"paths": [], "value": ["[", 7]}
-        elif damage == "a table name not text":
+        elif damage.endswith("a table name not text"):
             document["tables"][0][0] = 7
-        else:
-            head = "{not json"
-        if damage != "not JSON":
-            head = json.dumps(document)
-        entry.write_text(f"{head}\n{text}", encoding="ascii")
+        elif damage.endswith("a table fewer"):
+            document["tables"].pop()
+        head = "{not json" if damage == "not JSON" else json.dumps(document)
+        if damage.startswith("forged"):
+            digest = hashlib.blake2b("".join(f"{line}\n" for line in [head, *texts]).encode(), digest_size=16).hexdigest()
+        entry.write_text("\n".join([head, *texts, digest]), encoding="ascii")
     same_as_without_cache(root, cache)
     assert read_back["databases"] == []
