@@ -59,9 +59,9 @@ def _scan(paths, include, exclude, default_database, base_factories, types, conf
     files, diagnostics = discovered or discover(paths, config)
     diagnostics = list(diagnostics)
     parser = parser or Parser(None if cache_dir is None else Path(cache_dir), config.jobs)
-    found = roots(paths, files)
-    project = Project(found, config, parser)
-    modules = _registered(project, parser, zip(files, found[len(paths):], strict=True), diagnostics)
+    looked_in = roots(paths, files)  # the paths, then each file's package root
+    project = Project(looked_in, config, parser)
+    modules = _registered(project, parser, zip(files, looked_in[len(paths):], strict=True), diagnostics)
     kept = None if cache_dir is None else Kept(Path(cache_dir), project)
     databases, found, suppressions, digests = extract(project, modules, kept)
     parser.release()  # the project holds what it needs; a caller's parser outlives the scan

@@ -170,6 +170,7 @@ def inputs(paths, config) -> tuple[list[Path], list[Path], tuple]:
     model files the scan reads, then the others its lookups may read; and what `discover`
     found, which the scan can take."""
     paths = [Path(p) for p in paths]
-    found = discover(paths, config)
-    searched = python_files([real for real, _ in unique_roots(roots(paths, found[0]))])
-    return [f.path for f in found[0]], [path for _, path in searched] + [p for p in paths if p.is_file()], found
+    files, problems = discover(paths, config)
+    searched = python_files([real for real, _ in unique_roots(roots(paths, files))])
+    return ([f.path for f in files], [path for _, path in searched] + [p for p in paths if p.is_file()],
+            (files, problems))

@@ -147,7 +147,7 @@ class Waiting:
         else:
             self._units.append(unit)
 
-    def given(self, skipped=frozenset()):
+    def given(self, skipped):
         """The units in order, but None for the positions `skipped`, which are not decoded."""
         for n, unit in enumerate(self._units):
             self._units[n] = None  # given out once, and let go once assembled
