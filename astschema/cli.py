@@ -460,8 +460,9 @@ def _summary(schema, args, findings):
     from .report import escape
 
     lines = []
-    for database in schema.databases:
-        modules = ", ".join(m.removesuffix(".db_models") for m in database.modules)
-        lines.append(escape(f"{database.name}: {len(database.tables)} tables from modules: {modules}"))
-    lines.append(escape(f"{len(schema.databases)} databases: {', '.join(schema.names)}"))
+    outline = schema.outline  # databases read back or kept as text are not made
+    for name, size, modules in outline:
+        lines.append(escape(f"{name}: {size} tables from modules: "
+                            f"{', '.join(m.removesuffix('.db_models') for m in modules)}"))
+    lines.append(escape(f"{len(outline)} databases: {', '.join(name for name, _, _ in outline)}"))
     return ["\n".join(lines), "\n"], []

@@ -264,7 +264,7 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
     spool = Spool(on_disk=directory is not None)
     kept_in_memory = held(databases)
     names = [d.name for d in databases] if kept_in_memory else databases.names()
-    sizes = [len(d.tables) for d in databases] if kept_in_memory else databases.sizes()
+    sizes = [len(d.tables) for d in databases] if kept_in_memory else [size for _, size, _ in databases.outline()]
     if directory is not None and digests is None:
         from .spill import held_digest
 

@@ -230,6 +230,13 @@ class Schema:
         return [database.name for database in self.databases] if self.held else self.databases.names()
 
     @property
+    def outline(self) -> list[tuple[str, int, tuple[str, ...]]]:
+        """(name, number of tables, modules) of each database, in order, without making them."""
+        if not self.held:
+            return self.databases.outline()
+        return [(database.name, len(database.tables), database.modules) for database in self.databases]
+
+    @property
     def held(self) -> bool:
         """Whether every database is held in memory (else each is made when read)."""
         return held(self.databases)

@@ -102,9 +102,9 @@ class SpooledDatabases(Sequence):
     def names(self) -> list[str]:
         return [entry[0] for entry in self._entries]
 
-    def sizes(self) -> list[int]:
-        """How many tables each database has."""
-        return [len(entry[1]) for entry in self._entries]
+    def outline(self) -> list[tuple[str, int, tuple[str, ...]]]:
+        """`Schema.outline`: no decoding."""
+        return [(name, len(tables), modules) for name, tables, _, modules, _ in self._entries]
 
     def digest(self, name: str) -> str:
         """`Schema.digest` of a database, by its text: no decoding."""
