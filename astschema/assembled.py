@@ -24,10 +24,6 @@ from typing import NamedTuple
 from . import cache, store
 from .diagnostics import Diagnostic
 
-# What reading a damaged or foreign entry may raise: it is then not used.
-_UNREADABLE = (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError)
-
-
 class Entry(NamedTuple):
     """One database as assembly made it, but its tables' text."""
 
@@ -78,7 +74,7 @@ class KeptDatabases:
                 tables = tuple((fullname, module, tuple(targets)) for fullname, module, targets in document["tables"])
                 entry = Entry(name, cache.decode(document["rest"]), tables, cache.decode(document["diagnostics"]),
                               document["digest"])
-        except _UNREADABLE:
+        except store.UNREADABLE:
             return None
         if len(places) != len(tables) or type(entry.rest) is not tuple or len(entry.rest) != 3 \
                 or type(entry.diagnostics) is not tuple or any(type(d) is not Diagnostic for d in entry.diagnostics) \

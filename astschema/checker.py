@@ -87,7 +87,7 @@ def _load(path) -> tuple[list, list] | None:
         found, crossing = cache.decode(json.loads(path.read_bytes()))
         if all(type(f) is Diagnostic for f in found) and all(type(c[1]) is ForeignKey for c in crossing):
             return list(found), [(tuple(pair), fk) for pair, fk in crossing]
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError):
+    except store.UNREADABLE:
         pass
     return None
 

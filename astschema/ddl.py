@@ -15,7 +15,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .diagnostics import Location
 from .model import held
-from .store import Spool
+from .store import UNREADABLE, Spool
 
 DIALECTS = ("sqlite", "postgresql", "mysql")
 CHECKED_DIALECTS = ("sqlite", "postgresql")  # every table must be creatable on these (AS207)
@@ -343,7 +343,7 @@ def _load(directory, key: str, spool: Spool) -> Compiled | None:
             names={t: tuple((n, at(where)) for n, where in names) for t, names in document["names"].items()},
             left_out=tuple((str.__str__(line), str.__str__(table)) for line, table in document["left_out"]),
         )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except UNREADABLE:
         return None
 
 

@@ -26,6 +26,10 @@ class CacheError(Exception):
     """A cache entry found wrong only once a run relied on it."""
 
 
+# What reading a damaged or foreign entry may raise: the entry is then not used.
+UNREADABLE = (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError)
+
+
 TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# astschema's parse cache: safe to delete.\n"
 
 

@@ -29,10 +29,6 @@ cache.register(Unit, TableDraft, Extension, ColumnDraft, PendingForeignKey, Pend
                model.Index, model.Constraint, model.Relationship, made_by={model.SQLCall: model.sql_call})
 
 
-# What reading a damaged or foreign entry may raise: it is then not used.
-_UNREADABLE = (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError)
-
-
 def _digest(text: bytes) -> str:
     return hashlib.blake2b(text, digest_size=16).hexdigest()
 
@@ -63,7 +59,7 @@ class Kept:
         try:
             with self._path(module).open("rb") as entry:
                 return self._head(module, entry.readline()) is not None
-        except _UNREADABLE:
+        except store.UNREADABLE:
             return False
 
     def load(self, module: str) -> tuple[Outline, str, str] | None:
@@ -77,7 +73,7 @@ class Kept:
                 return None
             sketch = cache.decode(document["outline"])
             text = text.decode("ascii")
-        except _UNREADABLE:
+        except store.UNREADABLE:
             return None
         if type(sketch) is not Outline or sketch.module != module:
             return None
@@ -158,7 +154,7 @@ class Waiting:
             unit = cache.decode(json.loads(self._spool.get(place)))
             if type(unit) is Unit and unit.module == sketch.module:
                 return unit
-        except _UNREADABLE:
+        except store.UNREADABLE:
             pass
         unit = self._redo(sketch.module)
         if outline(unit) != sketch:  # the plan was made from an outline that lied
