@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import CreateEnumType
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .diagnostics import Location
-from .model import held
+from .model import Schema
 from .store import UNREADABLE, Spool
 
 DIALECTS = ("sqlite", "postgresql", "mysql")
@@ -262,13 +262,11 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
 
     dialects = tuple(sorted(dialects))
     spool = Spool(on_disk=directory is not None)
-    kept_in_memory = held(databases)
-    names = [d.name for d in databases] if kept_in_memory else databases.names()
-    sizes = [len(d.tables) for d in databases] if kept_in_memory else [size for _, size, _ in databases.outline()]
+    schema = Schema(databases)  # what it knows of held and spilled databases alike
+    outline = schema.outline
+    names, sizes = [name for name, _, _ in outline], [size for _, size, _ in outline]
     if directory is not None and digests is None:
-        from .spill import held_digest
-
-        digests = [held_digest(d) for d in databases] if kept_in_memory else [databases.digest(n) for n in names]
+        digests = [schema.digest(name) for name in names]
     keys = {} if directory is None else {
         name: _key(dialects, digest) for name, digest in zip(names, digests, strict=True)}
     done = {name: found for name, key in keys.items() if (found := _load(directory, key, spool)) is not None}

@@ -101,6 +101,11 @@ def foreign_keys(table: model.Table) -> list[model.ForeignKey]:
     return keys + [c.foreign_key for c in table.constraints if c.foreign_key is not None]
 
 
+def targets(table: model.Table) -> tuple[str, ...]:
+    """The full names of the tables a table's keys point at, in order (a name once)."""
+    return tuple(dict.fromkeys(fk.target_table for fk in foreign_keys(table)))
+
+
 def creation_order(graph: nx.MultiDiGraph, database: str) -> list[str]:
     """Tables of one database, each after the tables it references (keys with use_alter and
     self-references do not order). Raises networkx.NetworkXUnfeasible on a cycle."""

@@ -201,11 +201,6 @@ class Database:
         return next((t for t in self.tables if t.fullname == fullname), None)
 
 
-def held(databases) -> bool:
-    """Whether `databases` are held in memory, rather than `spill.SpooledDatabases`."""
-    return isinstance(databases, (tuple, list))
-
-
 @dataclass(frozen=True, slots=True)
 class Schema:
     databases: Sequence[Database]  # a tuple, or for a large scan `spill.SpooledDatabases`: read in turn
@@ -239,7 +234,7 @@ class Schema:
     @property
     def held(self) -> bool:
         """Whether every database is held in memory (else each is made when read)."""
-        return held(self.databases)
+        return isinstance(self.databases, (tuple, list))
 
     @property
     def homes(self) -> dict[str, list[str]]:
@@ -275,11 +270,11 @@ class Schema:
         in order, without making the database when it is not held."""
         if not self.held:
             return self.databases.references(name)
-        from .graph import foreign_keys
+        from .graph import targets
 
         tables = self.database(name).tables
         return (tuple(t.fullname for t in tables),
-                tuple(dict.fromkeys(fk.target_table for t in tables for fk in foreign_keys(t))))
+                tuple(dict.fromkeys(target for t in tables for target in targets(t))))
 
     def table(self, database: str, fullname: str) -> Table | None:
         """The table `fullname` of `database` (the last of that name, as a key finds it)."""

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from . import cache, model, store, units  # units registers the model's classes with the codec
-from .graph import foreign_keys, table_homes
+from .graph import table_homes, targets
 
 cache.register(model.Table)
 
@@ -72,7 +72,7 @@ class SpooledDatabases(Sequence):
     def put(spool: store.Spool, table: model.Table) -> Spilled:
         """Keep a table made now."""
         return Spilled(table.database, table.fullname, table.module, spool.put([cache.encode(table)]),
-                       tuple(fk.target_table for fk in foreign_keys(table)))
+                       targets(table))
 
     @staticmethod
     def read_back(entry, places) -> tuple:

@@ -271,7 +271,7 @@ def _keep(kept, keys: dict, grouped: list, contexts: dict, spool) -> dict[str, s
     """Keep each lone database made now under its key; their digests, by name."""
     from ..assembled import Entry
     from ..cache import encode
-    from ..graph import foreign_keys
+    from ..graph import targets
     from ..spill import database_digest
 
     digests = {}
@@ -281,12 +281,9 @@ def _keep(kept, keys: dict, grouped: list, contexts: dict, spool) -> dict[str, s
         # held, each table is encoded once (a held scan's text is at most some 40 MB); kept as
         # text, it is read from the spool as needed, twice
         held = [encode(table).encode("ascii") for table in tables] if spool is None else None
-        targets = [tuple(fk.target_table for fk in foreign_keys(t)) for t in tables] if spool is None \
-            else [t.targets for t in tables]
+        named = tuple((t.fullname, t.module, targets(t) if spool is None else t.targets) for t in tables)
         digests[name] = database_digest(name, tuple(rest), held if spool is None else _spooled(spool, tables))
-        kept.save(keys[name], Entry(name, tuple(rest), tuple((t.fullname, t.module, found) for t, found
-                                                             in zip(tables, targets, strict=True)),
-                                    tuple(contexts[name].diagnostics), digests[name]),
+        kept.save(keys[name], Entry(name, tuple(rest), named, tuple(contexts[name].diagnostics), digests[name]),
                   held if spool is None else _spooled(spool, tables))
     return digests
 
