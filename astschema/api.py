@@ -36,7 +36,7 @@ def scan(
     and each module's extraction while every module it read is unchanged.
     `jobs` worker processes parse and compile (default one per core; 1 for none). A `parser`
     given (for `cache_dir`) brings the files it already parsed, and `discovered` what
-    `discover.discover` found for these paths and options.
+    `discover.inputs` found for these paths and options (files, problems, roots).
     """
     with collector_paused():
         return _scan(paths, include, exclude, default_database, base_factories, types, config, cache_dir, jobs,
@@ -56,10 +56,13 @@ def _scan(paths, include, exclude, default_database, base_factories, types, conf
         types=types,
         jobs=jobs,
     )
-    files, diagnostics = discovered or discover(paths, config)
+    if discovered is None:
+        files, diagnostics = discover(paths, config)
+        looked_in = roots(paths, files)  # the paths, then each file's package root
+    else:
+        files, diagnostics, looked_in = discovered
     diagnostics = list(diagnostics)
     parser = parser or Parser(None if cache_dir is None else Path(cache_dir), config.jobs)
-    looked_in = roots(paths, files)  # the paths, then each file's package root
     project = Project(looked_in, config, parser)
     modules = _registered(project, parser, zip(files, looked_in[len(paths):], strict=True), diagnostics)
     kept = None if cache_dir is None else Kept(Path(cache_dir), project)

@@ -15,8 +15,6 @@ is ignored, and the database assembled.
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 import json
 from pathlib import Path
 from typing import NamedTuple
@@ -59,24 +57,18 @@ class KeptDatabases:
         (a database of 30,000 tables is some 60 MB of text)."""
         try:
             with self._path(name).open("rb") as file:
-                head = file.readline()
-                document = json.loads(head)
+                lined = store.Lined(file)
+                document = lined.head
                 if document["key"] != key or document["database"] != name:
                     return None
-                whole, places, line = _digest(head), [], None
-                for following in file:  # the last line is the digest of the others
-                    if line is not None:
-                        whole.update(line)
-                        places.append(spool.put([line.removesuffix(b"\n").decode("ascii")]))
-                    line = following
-                if line is None or line.decode("ascii") != whole.hexdigest():
-                    return None
                 tables = tuple((fullname, module, tuple(targets)) for fullname, module, targets in document["tables"])
+                places = [spool.put([lined.take(1)[:-1]]) for _ in tables]  # a line per table, no more
+                lined.end()
                 entry = Entry(name, cache.decode(document["rest"]), tables, cache.decode(document["diagnostics"]),
                               document["digest"])
         except store.UNREADABLE:
             return None
-        if len(places) != len(tables) or type(entry.rest) is not tuple or len(entry.rest) != 3 \
+        if type(entry.rest) is not tuple or len(entry.rest) != 3 \
                 or type(entry.diagnostics) is not tuple or any(type(d) is not Diagnostic for d in entry.diagnostics) \
                 or any(type(part) is not str for table in tables for part in (*table[:2], *table[2])) \
                 or type(entry.digest) is not str:
@@ -85,25 +77,12 @@ class KeptDatabases:
 
     def save(self, key: str, entry: Entry, texts) -> None:
         """Keep `entry`, with its tables' text (ASCII bytes, one each, in order)."""
-        head = json.dumps({"key": key, "database": entry.name, "tables": entry.tables,
-                           "rest": json.loads(cache.encode(entry.rest)),
-                           "diagnostics": json.loads(cache.encode(entry.diagnostics)),
-                           "digest": entry.digest}, separators=(",", ":"))
-
-        def lines():
-            whole = _digest(b"")
-            for line in itertools.chain([head.encode("ascii")], texts):
-                whole.update(line + b"\n")
-                yield line.decode("ascii") + "\n"
-            yield whole.hexdigest()
-
+        head = {"key": key, "database": entry.name, "tables": entry.tables,
+                "rest": json.loads(cache.encode(entry.rest)),
+                "diagnostics": json.loads(cache.encode(entry.diagnostics)), "digest": entry.digest}
         try:
             store.prepare(self.directory.parent)
             self.directory.mkdir(exist_ok=True)
-            store.write(self._path(entry.name), lines())
+            store.write_lined(self._path(entry.name), head, (text.decode("ascii") + "\n" for text in texts))
         except OSError:
             pass  # a cache that cannot be written is simply not used
-
-
-def _digest(text: bytes):
-    return hashlib.blake2b(text, digest_size=16)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import warnings
@@ -15,7 +16,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .diagnostics import Location
 from .model import Schema
-from .store import UNREADABLE, Spool
+from .store import UNREADABLE, Spool, json_lines
 
 DIALECTS = ("sqlite", "postgresql", "mysql")
 CHECKED_DIALECTS = ("sqlite", "postgresql")  # every table must be creatable on these (AS207)
@@ -121,16 +122,16 @@ class Statements(Mapping):
         """The dialect's statements one at a time, read in pieces."""
         rest = ""
         for piece in self._spool.text(self._places[dialect]):
-            *lines, rest = (rest + piece).split("\n")
-            yield from map(json.loads, lines)
+            lines, _, rest = (rest + piece).rpartition("\n")
+            if lines:
+                yield from json_lines(lines + "\n")
 
-    def text(self, dialect: str):
-        """The dialect's statements as a JSON list, in pieces."""
-        start, size = self._places[dialect]
-        yield "["
-        # a statement a line, each line ended: the lines joined by commas, the last one bare
-        yield from (piece.replace("\n", ",") for piece in self._spool.text((start, max(size - 1, 0))))
-        yield "]"
+    def lines(self, dialect: str):
+        """The dialect's statements as kept, a JSON string a line, in pieces."""
+        return self._spool.text(self._places[dialect])
+
+    def count(self, dialect: str) -> int:
+        return sum(piece.count("\n") for piece in self.lines(dialect))
 
 
 @dataclass(frozen=True)
@@ -323,22 +324,33 @@ def _key(dialects, digest: str) -> str:
 
 
 def _load(directory, key: str, spool: Spool) -> Compiled | None:
-    """A compiled database kept in the cache, checked as it is read (statements included)."""
+    """A compiled database kept in the cache, checked as it is read (statements included):
+    its statements are copied to `spool` as they are kept, a JSON string a line."""
+    from .store import Lined
 
     def at(value):
         return None if value is None else Location(*value)
 
     try:
-        document = json.loads((directory / "databases" / f"{key}.json").read_bytes())
-        if document["key"] != key:
-            return None
+        with (directory / "databases" / f"{key}.json").open("rb") as file:
+            lined = Lined(file)
+            document = lined.head
+            if document["key"] != key:
+                return None
+            names = {str.__str__(table): tuple((str.__str__(name), at(where)) for name, where in found)
+                     for table, found in lined.items(document["names"])}
+            places = {}
+            for dialect, count in document["statements"]:
+                text = lined.take(count)
+                # str.__str__ raises on anything but text: a statement is never spooled unchecked
+                [str.__str__(statement) for statement in json_lines(text)]
+                places[dialect] = spool.put([text])
+            lined.end()
         return Compiled(
             problems=tuple((message, at(where)) for message, where in document["problems"]),
-            # str.__str__ raises on anything but text: a statement is never spooled unchecked
-            statements=Statements(spool, {d: Statements.put(spool, [str.__str__(s) for s in ddl])
-                                          for d, ddl in document["statements"].items()}),
+            statements=Statements(spool, places),
             refusals={d: tuple((t, r) for t, r in refused) for d, refused in document["refusals"].items()},
-            names={t: tuple((n, at(where)) for n, where in names) for t, names in document["names"].items()},
+            names=names,
             left_out=tuple((str.__str__(line), str.__str__(table)) for line, table in document["left_out"]),
         )
     except UNREADABLE:
@@ -346,28 +358,24 @@ def _load(directory, key: str, spool: Spool) -> Compiled | None:
 
 
 def _save(directory, key: str, compiled: Compiled) -> None:
-    """Written in pieces: the statements copied from the spool, the names a table at a time."""
-    from .store import prepare, write
+    """Written a line at a time: the names a table at a time, then the statements copied from
+    the spool."""
+    from .store import prepare, write_lined
 
     def where(location):
         return None if location is None else [location.path, location.line, location.col]
 
-    def pieces():
-        yield json.dumps({"key": key, "problems": [[message, where(at)] for message, at in compiled.problems],
-                          "refusals": compiled.refusals, "left_out": compiled.left_out})[:-1]
-        yield ', "names": {'
-        for n, (table, names) in enumerate(compiled.names.items()):
-            yield f"{', ' if n else ''}{json.dumps(table)}: {json.dumps([[name, where(at)] for name, at in names])}"
-        yield '}, "statements": {'
-        for n, dialect in enumerate(compiled.statements):
-            yield f"{', ' if n else ''}{json.dumps(dialect)}: "
-            yield from compiled.statements.text(dialect)
-        yield "}}"
-
+    statements = compiled.statements
+    head = {"key": key, "problems": [[message, where(at)] for message, at in compiled.problems],
+            "refusals": compiled.refusals, "left_out": compiled.left_out, "names": len(compiled.names),
+            "statements": [[dialect, statements.count(dialect)] for dialect in statements]}
+    lines = itertools.chain(
+        (json.dumps([table, [[name, where(at)] for name, at in names]]) + "\n" for table, names in compiled.names.items()),
+        (piece for dialect in statements for piece in statements.lines(dialect)))
     try:
         prepare(directory)
         (directory / "databases").mkdir(exist_ok=True)
-        write(directory / "databases" / f"{key}.json", pieces())
+        write_lined(directory / "databases" / f"{key}.json", head, lines)
     except OSError:
         pass
 

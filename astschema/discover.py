@@ -76,11 +76,12 @@ def discover(paths, config) -> tuple[list[SourceFile], list[Diagnostic]]:
                 seen.add(real)
                 kept.append(name)
             dirnames[:] = kept
+            under = Path(directory).relative_to(given).as_posix()
             for filename in sorted(filenames):
-                path = Path(directory) / filename
-                relative = path.relative_to(given).as_posix()
+                relative = filename if under == "." else f"{under}/{filename}"
                 if not matches(relative, config.include) or matches(relative, config.exclude):
-                    continue
+                    continue  # most files of a tree: no path made for them
+                path = Path(directory) / filename
                 link = path.is_symlink()
                 real = path.resolve() if link else here / filename
                 if link and not config.follow_symlinks and not real.is_relative_to(root):
@@ -167,10 +168,11 @@ def package_roots(paths) -> list[Path]:
 
 def inputs(paths, config) -> tuple[list[Path], list[Path], tuple]:
     """Every file a scan of `paths` may read, what a stored result of it depends on: the
-    model files the scan reads, then the others its lookups may read; and what `discover`
-    found, which the scan can take."""
+    model files the scan reads, then the others its lookups may read; and what the scan can
+    take: the files `discover` found, its problems, and the `roots` of those."""
     paths = [Path(p) for p in paths]
     files, problems = discover(paths, config)
-    searched = python_files([real for real, _ in unique_roots(roots(paths, files))])
+    looked_in = roots(paths, files)
+    searched = python_files([real for real, _ in unique_roots(looked_in)])
     return ([f.path for f in files], [path for _, path in searched] + [p for p in paths if p.is_file()],
-            (files, problems))
+            (files, problems, looked_in))

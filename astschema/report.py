@@ -24,6 +24,7 @@ string literal can: the human formats pass them through `escape` first.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -45,7 +46,6 @@ INFORMATION_URI = "https://pypi.org/project/astschema/"
 # lone surrogates (undecodable file names) and the Unicode line/paragraph separators.
 _UNSAFE = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_ASCII_CONTROL = re.compile("[\x00-\x1f\x7f]")  # category Cc, all of ASCII's unsafe characters
 
 
 LAYOUT = frozenset("\n\t")  # what SQLAlchemy's DDL uses for its own layout
@@ -59,8 +59,15 @@ def escape(text: str, keep: frozenset = frozenset()) -> str:
     reorder what is shown (bidi overrides), or break one finding over two lines.
     """
     if text.isascii():  # the common case: ASCII's unsafe characters are its controls, found in C
-        return _ASCII_CONTROL.sub(lambda m: m.group() if m.group() in keep else _escape_char(m.group()), text)
+        return _ascii_unsafe(keep).sub(lambda m: _escape_char(m.group()), text)
     return "".join(_escape_char(c) if unicodedata.category(c) in _UNSAFE and c not in keep else c for c in text)
+
+
+@functools.lru_cache(maxsize=4)
+def _ascii_unsafe(keep: frozenset) -> re.Pattern:
+    """ASCII's controls (category Cc, all its unsafe characters) but those kept: a DDL
+    statement's layout is not matched, newline by newline, only to be put back."""
+    return re.compile("[%s]" % "".join(re.escape(chr(c)) for c in [*range(0x20), 0x7F] if chr(c) not in keep))
 
 
 def _escape_char(char: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -80,6 +81,55 @@ def write(target: Path, text) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+class Lined:
+    """An entry read as lines (see `write_lined`): a head of JSON, then lines of ASCII text taken
+    in runs, then the digest of every line before it, which `end` checks. Raises (one of
+    `UNREADABLE`) on anything else."""
+
+    def __init__(self, file):
+        head = file.readline()
+        self._file, self._whole = file, hashlib.blake2b(head, digest_size=16)
+        self.head = json.loads(head)
+
+    def take(self, count: int) -> str:
+        """The next `count` lines, each ended, as one text."""
+        run = b"".join(itertools.islice(self._file, count))
+        if run.count(b"\n") != count:
+            raise ValueError("entry cut short")
+        self._whole.update(run)
+        return run.decode("ascii")
+
+    def items(self, count: int) -> list:
+        """The next `count` lines, each a JSON value, decoded."""
+        found = json_lines(self.take(count))
+        if len(found) != count:
+            raise ValueError("entry damaged")
+        return found
+
+    def end(self) -> None:
+        if self._file.read().decode("ascii") != self._whole.hexdigest():
+            raise ValueError("entry damaged")
+
+
+def json_lines(text: str) -> list:
+    """The values of `text`, a JSON value a line, each ended (JSON text has no newline in it)."""
+    return json.loads(f"[{text[:-1].replace(chr(10), ',')}]")
+
+
+def write_lined(target: Path, head: dict, lines) -> None:
+    """Write (see `write`) `head` as a line of JSON, then `lines` (ASCII text, each ended),
+    then the digest of all of them: a reader (`Lined`) sees a damaged or truncated entry."""
+    whole = hashlib.blake2b(digest_size=16)
+
+    def text():
+        for line in itertools.chain([json.dumps(head, separators=(",", ":")) + "\n"], lines):
+            whole.update(line.encode("ascii"))
+            yield line
+        yield whole.hexdigest()
+
+    write(target, text())
 
 
 class Spool:

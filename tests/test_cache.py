@@ -270,10 +270,14 @@ def test_an_unchanged_database_is_not_compiled_again(tmp_path, monkeypatch):
     assert statements["users"] == expected["users"] and "VARCHAR(80)" in statements["shop"][0]
 
 
-@pytest.mark.parametrize("damage", ["truncated", "statements not a list", "statement not text", "names not a list"])
+@pytest.mark.parametrize("damage", ["truncated", "a line changed", "forged: a statement not text",
+                                    "forged: names not a list", "forged: a statement fewer",
+                                    "forged: a count not a number"])
 def test_a_damaged_compiled_database_is_compiled_again(tmp_path, monkeypatch, damage):
-    """A compiled database read back from the cache is checked, statements included; one
-    that does not hold together is compiled again, and the DDL is what it was."""
+    """A compiled database read back from the cache is checked, statements included: damage
+    by the digest of its lines, what only a forger makes (whose digest matches) by its shape.
+    One that does not hold together is compiled again, and the DDL is what it was."""
+    import hashlib
     import json
 
     from astschema import ddl
@@ -283,18 +287,28 @@ def test_a_damaged_compiled_database_is_compiled_again(tmp_path, monkeypatch, da
     first = astschema.scan([app], cache_dir=store)
     expected = {d.name: dict(first.compiled(d.name, "sqlite").statements) for d in first.databases}
     for entry in (store / "databases").glob("*.json"):
-        text = entry.read_text(encoding="utf-8")
-        document = json.loads(text)
+        text = entry.read_text(encoding="ascii")
+        head, *lines, digest = text.split("\n")
+        document = json.loads(head)
+        names = document["names"]  # the names' lines, then each dialect's statements
+        sqlite = names + sum(count for dialect, count in document["statements"][:1] if dialect == "postgresql")
         if damage == "truncated":
-            entry.write_text(text[: len(text) // 2], encoding="utf-8")
+            entry.write_text(text[: len(text) // 2], encoding="ascii")
             continue
-        if damage == "statements not a list":
-            document["statements"]["sqlite"] = 7
-        elif damage == "statement not text":
-            document["statements"]["sqlite"][0] = {"drop": "everything"}
+        if damage == "a line changed":
+            lines[sqlite] = lines[sqlite].replace("CREATE", "DROP")
+        elif damage.endswith("a statement not text"):
+            lines[sqlite] = json.dumps({"drop": "everything"})
+        elif damage.endswith("names not a list"):
+            lines[0] = json.dumps([json.loads(lines[0])[0], 7])
+        elif damage.endswith("a statement fewer"):
+            del lines[sqlite]
         else:
-            document["names"] = {t: 7 for t in document["names"]}
-        entry.write_text(json.dumps(document), encoding="utf-8")
+            document["statements"][0][1] = "all"
+        head = json.dumps(document)
+        if damage.startswith("forged"):
+            digest = hashlib.blake2b("".join(f"{line}\n" for line in [head, *lines]).encode(), digest_size=16).hexdigest()
+        entry.write_text("\n".join([head, *lines, digest]), encoding="ascii")
     compiled = []
     real = ddl.compile_piece
     monkeypatch.setattr(ddl, "compile_piece", lambda *args: compiled.append(args[0].name) or real(*args))
@@ -308,24 +322,23 @@ def test_spooled_statements_come_back_whole_in_any_pieces(on_disk):
     """Compiled statements wait in a temporary file (in memory without a cache, which writes
     nothing); read back whole, or copied out in pieces (into the cache) cut anywhere, non-ASCII
     text included."""
-    import json
-
     from astschema import ddl
     from astschema.ddl import Statements
-    from astschema.store import Spool
+    from astschema.store import Spool, json_lines
 
     spool = Spool(on_disk)
     strings = ["CREATE TABLE \"é\" (x INTEGER)", "-- ü" * 3000, ""]
     place = Statements.put(spool, strings)
     statements = Statements(spool, {"sqlite": place, "postgresql": Statements.put(spool, ["x"])})
     assert statements["sqlite"] == tuple(strings) and statements["postgresql"] == ("x",)
-    assert json.loads("".join(statements.text("sqlite"))) == strings
+    assert json_lines("".join(statements.lines("sqlite"))) == strings and statements.count("sqlite") == 3
     assert list(statements.each("sqlite")) == strings
     assert dict(statements) == {"sqlite": tuple(strings), "postgresql": ("x",)}
     copied = Statements(spool, {"sqlite": Statements.put(spool, [ddl._Spooled(place), "y", ddl._Spooled(place)]),
                                 "none": Statements.put(spool, [])})
     assert copied["sqlite"] == (*strings, "y", *strings) and copied["none"] == ()
-    assert "".join(copied.text("none")) == "[]" and "".join(spool.text(place, size=7)) == spool.get(place).decode()
+    assert json_lines("".join(copied.lines("none"))) == [] and copied.count("none") == 0
+    assert "".join(spool.text(place, size=7)) == spool.get(place).decode()
 
 
 def test_settled_freezes_the_heap_for_its_phase_only():
