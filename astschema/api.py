@@ -7,7 +7,7 @@ from pathlib import Path
 from .cache import Parser, collector_paused
 from .config import Config, find_pyproject, load_config
 from .diagnostics import Diagnostic
-from .discover import discover, read, roots
+from .discover import Discovered, discover, read, roots
 from .extract import extract
 from .model import Schema
 from .resolve import Project, module_name
@@ -58,13 +58,12 @@ def _scan(paths, include, exclude, default_database, base_factories, types, conf
     )
     if discovered is None:
         files, diagnostics = discover(paths, config)
-        looked_in = roots(paths, files)  # the paths, then each file's package root
-    else:
-        files, diagnostics, looked_in = discovered
+        discovered = Discovered(files, diagnostics, roots(paths, files))  # roots: the paths, then each file's package
+    files, diagnostics, looked_in, keys = discovered
     diagnostics = list(diagnostics)
     parser = parser or Parser(None if cache_dir is None else Path(cache_dir), config.jobs)
     project = Project(looked_in, config, parser)
-    modules = _registered(project, parser, zip(files, looked_in[len(paths):], strict=True), diagnostics)
+    modules = _registered(project, parser, zip(files, looked_in[len(paths):], strict=True), keys or {}, diagnostics)
     kept = None if cache_dir is None else Kept(Path(cache_dir), project)
     databases, found, suppressions, digests = extract(project, modules, kept)
     parser.release()  # the project holds what it needs; a caller's parser outlives the scan
@@ -73,18 +72,25 @@ def _scan(paths, include, exclude, default_database, base_factories, types, conf
                   None if cache_dir is None else Path(cache_dir), digests)
 
 
-def _registered(project: Project, parser: Parser, files, diagnostics: list) -> list[str]:
+def _registered(project: Project, parser: Parser, files, keys: dict[str, str], diagnostics: list) -> list[str]:
     """Read and parse the files found (on every core), given with their package roots, and
     register them with the project as modules, whose names are returned; the files' bytes go
-    when this returns."""
-    contents = []
+    when this returns. A file whose key is in `keys` (read before, by the caller, with its
+    stored meaning, if any) and whose summary the parser has is not read again."""
+    contents = []  # (file, root, its bytes or key)
     for source, root in files:
+        key, meaning = keys.get(str(source.path), (None, None))
+        if meaning is not None:
+            parser.recall(key, meaning)
+        if key is not None and parser.known(key):
+            contents.append((source, root, key))
+            continue
         data, problem = read(source.path, project.config.max_bytes)
         if problem is not None:
             diagnostics.append(problem)
         else:
             contents.append((source, root, data))
-    parser.parse_ahead([(data, str(source.path)) for source, _, data in contents])
+    parser.parse_ahead([(data, str(source.path)) for source, _, data in contents if type(data) is bytes])
     modules = []
     for source, root, data in contents:
         module = module_name(source.path, root)

@@ -170,11 +170,15 @@ class Parser:
         unless parsed before, here or in the cache), and return the key: a large tree's
         bytes need not stay in memory."""
         key = store.entry_key(data)
-        if not self._known(key):
+        if not self.known(key):
             self._store(key, parse.parse_source(data, path, "", False))
         return key
 
-    def _known(self, key: str) -> bool:
+    def recall(self, key: str, meaning: str) -> None:
+        """Take the meaning of an entry read before (`store.meanings`): `known` reads it no more."""
+        self._meanings.setdefault(key, meaning)
+
+    def known(self, key: str) -> bool:
         """Whether the summary of `key` is had without parsing: in memory, or in the cache (by
         its meaning, written after its entry; an entry spoilt or gone since is parsed again
         when read)."""
@@ -230,7 +234,7 @@ class Parser:
         todo = {}
         for data, path in jobs:
             key = store.entry_key(data)
-            if key not in todo and not self._known(key):
+            if key not in todo and not self.known(key):
                 todo[key] = (data, path)
         if workers_for(len(todo), PARALLEL_FROM, self.jobs) < 2:
             return  # parsed here, one by one, as they are asked for

@@ -260,14 +260,15 @@ def _meanings(args, config, cache):
     # Files are keyed by what they mean to a scan (their summary), so an edit that leaves
     # the summary as it was (a comment, a touch) still finds the stored result.
     models, others, discovered = inputs(args.paths, config)
-    found, unknown = meanings(cache, models, others, config.max_bytes)
+    found, unknown, keys = meanings(cache, models, others, config.max_bytes)
     parser = None
     models = [(data, path) for data, path, model in unknown if model]
     if models:
         parser = _parser(cache, config)
         parser.parse_ahead(models)
         found.update(parser.meanings(models))
-    return found, [(entry_key(data), path) for data, path, _ in unknown], parser, discovered  # bytes not kept
+    # bytes not kept: the scan takes the models' keys
+    return found, [(entry_key(data), path) for data, path, _ in unknown], parser, discovered._replace(keys=keys)
 
 
 def _clean(directory: Path) -> int:

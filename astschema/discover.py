@@ -8,8 +8,18 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .diagnostics import Diagnostic, Location
+
+
+class Discovered(NamedTuple):
+    """What a scan of some paths takes from the command line, which found it first."""
+
+    files: list[SourceFile]
+    problems: list[Diagnostic]
+    roots: list[Path]  # `roots` of the files
+    keys: dict[str, tuple] | None = None  # (cache key, stored meaning) of each file as read then, by path
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,13 +176,13 @@ def package_roots(paths) -> list[Path]:
     return [root_of(path.resolve().parent) for path in paths]
 
 
-def inputs(paths, config) -> tuple[list[Path], list[Path], tuple]:
+def inputs(paths, config) -> tuple[list[Path], list[Path], Discovered]:
     """Every file a scan of `paths` may read, what a stored result of it depends on: the
     model files the scan reads, then the others its lookups may read; and what the scan can
-    take: the files `discover` found, its problems, and the `roots` of those."""
+    take of it."""
     paths = [Path(p) for p in paths]
     files, problems = discover(paths, config)
     looked_in = roots(paths, files)
     searched = python_files([real for real, _ in unique_roots(looked_in)])
     return ([f.path for f in files], [path for _, path in searched] + [p for p in paths if p.is_file()],
-            (files, problems, looked_in))
+            Discovered(files, problems, looked_in))

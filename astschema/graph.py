@@ -7,11 +7,16 @@ Creation order, cycles and reachability come from networkx, not from walks of ou
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
+from . import model, store
 
-from . import model
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,8 @@ def table_homes(named) -> dict[str, list[str]]:
 
 
 def build_graph(schema: model.Schema) -> nx.MultiDiGraph:
+    import networkx as nx  # here: a run that needs no graph (an edit's checks) does without it
+
     graph = nx.MultiDiGraph()
     for database in schema.databases:
         for table in database.tables:
@@ -107,6 +114,8 @@ def targets(table: model.Table) -> tuple[str, ...]:
 
 
 def creation_order(graph: nx.MultiDiGraph, database: str) -> list[str]:
+    import networkx as nx
+
     """Tables of one database, each after the tables it references (keys with use_alter and
     self-references do not order). Raises networkx.NetworkXUnfeasible on a cycle."""
     order = nx.DiGraph()
@@ -118,6 +127,8 @@ def creation_order(graph: nx.MultiDiGraph, database: str) -> list[str]:
 
 
 def database_graph(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    import networkx as nx
+
     """Databases as nodes, one edge per cross-database key (for creation order of databases)."""
     databases = nx.MultiDiGraph()
     databases.add_nodes_from(sorted({d for d, _ in graph.nodes}))
@@ -125,3 +136,33 @@ def database_graph(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
         if data["cross_database"]:
             databases.add_edge(source[0], target[0], **data)
     return databases
+
+
+def cycles(pairs: list[tuple[str, str]], directory: Path | None = None) -> list[list[str]]:
+    """The elementary cycles (networkx's `simple_cycles`) of the graph whose edges are `pairs`,
+    kept in `directory/cycles` under a key of the pairs, in order: the databases' keys into
+    each other mostly outlast an edit, whose check then does without networkx."""
+    path = None
+    if directory is not None:
+        key = hashlib.blake2b(f"{store.identity()}\0{json.dumps(pairs)}".encode(), digest_size=16).hexdigest()
+        path = directory / "cycles" / f"{key}.json"
+        try:
+            found = json.loads(path.read_bytes())
+            edges = set(pairs)
+            # whatever the entry says, each cycle runs along the pairs (the rules look each step up)
+            if all(type(cycle) is list and cycle and all(type(name) is str for name in cycle)
+                   and all(step in edges for step in zip(cycle, cycle[1:] + cycle[:1], strict=True)) for cycle in found):
+                return found
+        except store.UNREADABLE:
+            pass
+    import networkx as nx
+
+    found = [list(cycle) for cycle in nx.simple_cycles(nx.DiGraph(pairs))]
+    if path is not None:
+        try:
+            store.prepare(directory)
+            path.parent.mkdir(exist_ok=True)
+            store.write(path, json.dumps(found))
+        except OSError:
+            pass  # kept next time, maybe
+    return found

@@ -128,9 +128,10 @@ class Project:
 
     # -- modules ------------------------------------------------------------------------
 
-    def register(self, path: Path, module: str, is_package: bool, data: bytes) -> None:
-        """A module of the scan, parsed now unless parsed before: its bytes are not kept."""
-        self.sources[module] = (str(path), is_package, self.parser.hold(data, str(path)))
+    def register(self, path: Path, module: str, is_package: bool, data: bytes | str) -> None:
+        """A module of the scan, parsed now unless parsed before: its bytes are not kept. Its
+        cache key may be given instead, when the parser knows it (`Parser.known`)."""
+        self.sources[module] = (str(path), is_package, data if type(data) is str else self.parser.hold(data, str(path)))
 
     def module(self, name: str) -> parse.ModuleSummary | None:
         """The summary of a module of the scanned tree, found on first use."""

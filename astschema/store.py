@@ -210,21 +210,25 @@ def meanings(directory: Path, models, others, max_bytes: int):
     """What each input file means to a scan, by path, as far as the cache knows: the digest
     of its summary where one is stored for its bytes, else of the bytes themselves. Also the
     files whose summary is not stored, as (bytes, path, is a model file): once parsed, their
-    meaning is known (see `cli._stored`)."""
+    meaning is known (see `cli._stored`); and the key of each model file read and the meaning
+    stored for it (if any), by path, which the scan takes rather than read the file again."""
     from .discover import read  # FIFOs, devices and oversized files are refused as a scan refuses them
 
-    found, unknown = {}, []
+    found, unknown, keys = {}, [], {}
     models = set(models)
     for path in models | set(others):
         data, problem = read(path, max_bytes)
         if problem is not None:
             found[str(path)] = f"refused:{problem.message}"
             continue
-        known = stored_meaning(directory, entry_key(data))
+        key = entry_key(data)
+        known = stored_meaning(directory, key)
+        if path in models:
+            keys[str(path)] = key, known
         found[str(path)] = summarized(known) if known else "bytes:" + _digest(data)
         if known is None:
             unknown.append((data, str(path), path in models))
-    return found, unknown
+    return found, unknown, keys
 
 
 def summarized(meaning: str) -> str:

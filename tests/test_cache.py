@@ -483,3 +483,35 @@ def test_the_codec_gives_back_what_it_was_given(value):
     back = cache.decode(json.loads(text))
     assert back == value and type(back) is type(value)
     assert "[\"(\"]" not in text  # an empty tuple is written short
+
+
+def test_a_cached_run_reads_each_model_file_once(tmp_path, monkeypatch, capsys):
+    """The run key reads every file; the scan then takes each model file's key and stored
+    meaning from it rather than read the file again, and prints what it printed before (and
+    what a run without a cache prints), edit after edit."""
+    from astschema import api, cli, discover
+
+    app, store = tree(tmp_path), tmp_path / "cache"
+    reads = []
+    real = discover.read
+
+    def spy(path, max_bytes):
+        reads.append(str(path))
+        return real(path, max_bytes)
+
+    monkeypatch.setattr(discover, "read", spy)
+    monkeypatch.setattr(api, "read", spy)
+    models = sorted(str(p) for p in app.rglob("db_models.py"))
+
+    def ddl(*options) -> str:
+        reads.clear()
+        assert cli.main(["ddl", str(app), *options]) in (0, 1)
+        return capsys.readouterr().out
+
+    for step in range(3):
+        if step:  # a column added: the result is not replayed
+            shop = app / "shop" / "db_models.py"
+            shop.write_text(shop.read_text() + f"    extra_{step} = Column(Integer)\n")
+        uncached, cached = ddl("--no-cache"), ddl("--cache-dir", str(store))
+        assert cached == uncached and (f"extra_{step}" in cached) == bool(step)
+        assert sorted(r for r in reads if r in models) == models, step

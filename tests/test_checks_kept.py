@@ -124,3 +124,36 @@ def test_a_damaged_entry_is_checked_again(tmp_path, checked, damage):
     del checked[:]
     assert check(astschema.scan([root], cache_dir=store)) == alone
     assert damaged and len(checked) == damaged
+
+
+CYCLE = {"core/__init__.py": CORE, "a/db_models.py": PARENT.format(kind="Integer", key=True).replace(
+    "    code = Column(Integer)\n", '    c_id = Column(Integer, ForeignKey("c.id"))\n'), "b/db_models.py": CHILD}
+
+
+@pytest.mark.parametrize("damage", [None, "truncated", "a step not a key", "not a list of names", "no cycle"])
+def test_the_databases_cycles_are_kept(tmp_path, monkeypatch, damage):
+    """AS308's cycles are kept by the databases' keys into each other: a second check finds
+    them without networkx, and an entry that does not hold (damaged, or forged: a cycle
+    along pairs that are no keys) is worked out again. Always what a scan without a cache
+    finds."""
+    import json
+
+    import networkx
+
+    root, store = tmp_path / "app", tmp_path / "cache"
+    write(root, CYCLE)
+    alone = check(astschema.scan([root]))
+    assert [f.code for f in alone].count("AS308") == 1
+    assert check(astschema.scan([root], cache_dir=store)) == alone
+    [entry] = (store / "cycles").iterdir()
+    kept = json.loads(entry.read_text())
+    assert sorted(map(sorted, kept)) == [["a", "b"]]
+    if damage is not None:
+        entry.write_text({"truncated": entry.read_text()[:5], "a step not a key": json.dumps([["a", "z"]]),
+                          "not a list of names": json.dumps([[7, "a"]]), "no cycle": json.dumps([[]])}[damage])
+    ran = []
+    real = networkx.simple_cycles
+    monkeypatch.setattr(networkx, "simple_cycles", lambda *args: ran.append(args) or real(*args))
+    assert check(astschema.scan([root], cache_dir=store)) == alone
+    assert len(ran) == (damage is not None)
+    assert sorted(map(sorted, json.loads(entry.read_text()))) == [["a", "b"]]

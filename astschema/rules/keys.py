@@ -1,8 +1,7 @@
 """Rules over foreign keys and the graph they make."""
 
-import networkx as nx
-
 from ..diagnostics import Severity
+from ..graph import cycles
 from .base import DatabaseRule, Invalid, Valid
 from .tables import _model
 
@@ -213,16 +212,16 @@ class CrossDatabaseCycle(DatabaseRule):
         return ()  # the check runner gathers the keys across databases as it checks each
 
     def check(self, context):
-        return _cycles(self, context.crossing, "databases")
+        return _cycles(self, context.crossing, "databases", context.schema.cache_dir)
 
 
-def _cycles(rule, keys, what):
+def _cycles(rule, keys, what, directory=None):
     """One finding per elementary cycle of `keys` ((source, target) names, foreign key), at
-    its first key in source order, naming every key."""
+    its first key in source order, naming every key (the cycles kept in `directory`, if any)."""
     between: dict[tuple, list] = {}  # each pair's keys: a plain DiGraph of pairs finds the cycles
     for pair, fk in keys:
         between.setdefault(pair, []).append(fk)
-    for cycle in nx.simple_cycles(nx.DiGraph(list(between))):
+    for cycle in cycles(list(between), directory):
         if len(cycle) < 2:
             continue
         start = cycle.index(min(cycle))  # the same words every run, whatever the hash seed
