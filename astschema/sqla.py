@@ -12,15 +12,13 @@ from __future__ import annotations
 import datetime as _dt
 import decimal as _decimal
 import functools
+import importlib
+import sys
 import uuid as _uuid
 
 import sqlalchemy
-import sqlalchemy.dialects.mssql
-import sqlalchemy.dialects.mysql
-import sqlalchemy.dialects.oracle
 import sqlalchemy.dialects.postgresql
 import sqlalchemy.dialects.sqlite
-import sqlalchemy.ext.declarative
 import sqlalchemy.orm
 from sqlalchemy.sql import functions as sql_functions
 from sqlalchemy.sql import sqltypes
@@ -29,6 +27,12 @@ from . import parse
 from .resolve import Lib
 
 MISSING = object()
+
+# SQLAlchemy's modules imported when a name is first looked up in them, not at start-up (a
+# tenth of a second or more of every run's): the dialects `ddl` does not compile by default.
+_LATER = frozenset({"sqlalchemy.dialects.mysql", "sqlalchemy.dialects.mssql", "sqlalchemy.dialects.oracle",
+                    "sqlalchemy.ext", "sqlalchemy.ext.declarative"})
+DIALECTS = ("postgresql", "mysql", "sqlite", "mssql", "oracle")
 
 
 class Special(str):
@@ -92,10 +96,13 @@ def lookup(name: str | None):
     if parts[0] != "sqlalchemy":
         return MISSING
     obj = sqlalchemy
-    for part in parts[1:]:
+    for n, part in enumerate(parts[1:], 2):
         if part.startswith("_"):
             return MISSING
-        obj = getattr(obj, part, MISSING)
+        found = getattr(obj, part, MISSING)
+        if found is MISSING and ".".join(parts[:n]) in _LATER:
+            found = importlib.import_module(".".join(parts[:n]))
+        obj = found
         if obj is MISSING:
             return MISSING
     return obj
@@ -103,6 +110,17 @@ def lookup(name: str | None):
 
 def resolve(value):
     return lookup(qualname(value))
+
+
+def is_any(obj, names) -> bool:
+    """Whether `obj` is what one of the dotted `names` denotes, in the modules imported: what a
+    module not imported yet exports cannot be at hand (see `_LATER`), so it is not imported
+    for the question."""
+    for name in names:
+        module, _, attribute = name.rpartition(".")
+        if module in sys.modules and getattr(sys.modules[module], attribute, MISSING) is obj:
+            return True
+    return False
 
 
 def is_type_class(obj) -> bool:
@@ -132,8 +150,8 @@ def public_name(obj, fallback: str) -> str:
     name = getattr(obj, "__name__", None)
     if name and getattr(sqlalchemy, name, None) is obj:
         return f"sqlalchemy.{name}"
-    for dialect in ("postgresql", "mysql", "sqlite", "mssql", "oracle"):
-        module = getattr(sqlalchemy.dialects, dialect)
+    for dialect in DIALECTS:
+        module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
         if name and getattr(module, name, None) is obj:
             return f"sqlalchemy.dialects.{dialect}.{name}"
     return fallback

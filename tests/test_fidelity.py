@@ -51,6 +51,51 @@ def test_an_index_on_a_table_of_another_module_matches_import(tmp_path, first):
     assert "ix_users_name" in astschema_ddl(schema)["x"]["indexes"]
 
 
+LATER_DIALECTS = """\
+DATABASE_NAME = "x"
+from sqlalchemy import Column, Integer
+from sqlalchemy.dialects import oracle
+from sqlalchemy.dialects.mssql import BIT
+from sqlalchemy.dialects.mysql import TINYINT
+from sqlalchemy.ext.declarative import declarative_base, declared_attr
+Base = declarative_base()
+class Stamped:
+    @declared_attr
+    def flag(cls):
+        return Column(BIT)
+class T(Stamped, Base):
+    __tablename__ = "t"
+    id = Column(Integer, primary_key=True)
+    small = Column(TINYINT(display_width=2))
+    raw = Column(oracle.RAW(16))
+"""
+
+
+def test_types_of_the_dialects_imported_on_demand_match_import(tmp_path):
+    """SQLAlchemy's mysql, mssql and oracle dialects and its legacy `ext.declarative` are
+    imported when a scanned name first needs them, not at start-up: in a fresh process (this
+    one imported them long since), their types and declarative helpers read as the import
+    reads them."""
+    import json
+    import runpy
+    import subprocess
+    import sys
+    import warnings
+
+    (tmp_path / "db_models.py").write_text(LATER_DIALECTS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ext.declarative's deprecation
+        imported = runpy.run_path(str(tmp_path / "db_models.py"))["T"].__table__
+    script = ("import json, sys; import astschema\n"
+              "assert 'sqlalchemy.dialects.mysql' not in sys.modules\n"
+              "table = astschema.scan([sys.argv[1]]).metadata('x').tables['t']\n"
+              "print(json.dumps({c.name: repr(c.type) for c in table.columns}))")
+    ours = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True)
+    assert ours.returncode == 0, ours.stderr
+    assert json.loads(ours.stdout) == {c.name: repr(c.type) for c in imported.columns}
+    assert set(json.loads(ours.stdout)) == {"id", "small", "raw", "flag"}
+
+
 @pytest.mark.parametrize("piece", [1, 2])
 @pytest.mark.parametrize("cached", [False, True], ids=["in memory", "spooled to disk"])
 def test_databases_compiled_in_pieces_match_one_metadata(monkeypatch, tmp_path, piece, cached):

@@ -22,12 +22,12 @@ from .columns import ColumnDraft, column, column_call, merge_column_calls, read_
 from .sqlmodel import field_column
 from .values import NOT_STATIC, Context, constant, describe, kwargs_of, loc_of, report_non_static_name
 
-DECLARATIVE_BASE_FUNCTIONS = (sqlalchemy.orm.declarative_base, sqlalchemy.ext.declarative.declarative_base)
+DECLARATIVE_BASE_FUNCTIONS = ("sqlalchemy.orm.declarative_base", "sqlalchemy.ext.declarative.declarative_base")
 DECLARATIVE_BASE_CLASSES = (sqlalchemy.orm.DeclarativeBase, sqlalchemy.orm.DeclarativeBaseNoMeta)
 STRING_METHODS = frozenset({"lower", "upper", "title", "capitalize", "strip", "casefold"})
 MAX_GENERATED_NAME = 200  # class names a generated-name regex runs on: bounded, so no ReDoS
 COLUMN_WRAPPERS = (sqlalchemy.orm.deferred, sqlalchemy.orm.column_property)
-DECLARED_ATTR = (sqlalchemy.orm.declared_attr, sqlalchemy.ext.declarative.declared_attr)
+DECLARED_ATTR = ("sqlalchemy.orm.declared_attr", "sqlalchemy.ext.declarative.declared_attr")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +142,7 @@ class Declarative:
             if factory in self.ctx.config.base_factories:
                 return self._factory_base(value, factory)
             obj = sqla.resolve(value.func)
-            if obj in DECLARATIVE_BASE_FUNCTIONS:
+            if sqla.is_any(obj, DECLARATIVE_BASE_FUNCTIONS):
                 kwargs = kwargs_of(value)
                 return self._function_base(kwargs, kwargs.get("cls"))
             if isinstance(value.func, parse.Attribute) and value.func.attr == "generate_base":
@@ -618,10 +618,10 @@ def _declares_primary_key(declarative: Declarative, cls, attribute) -> bool:
 def _is_declared_attr(value) -> bool:
     func = value.func if isinstance(value, parse.Call) else value
     while isinstance(func, parse.Attribute):  # declared_attr.directive, declared_attr.cascading
-        if sqla.resolve(func) in DECLARED_ATTR:
+        if sqla.is_any(sqla.resolve(func), DECLARED_ATTR):
             return True
         func = func.value
-    return sqla.resolve(func) in DECLARED_ATTR
+    return sqla.is_any(sqla.resolve(func), DECLARED_ATTR)
 
 
 def _callable_name(func) -> str | None:
