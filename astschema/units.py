@@ -5,7 +5,8 @@ module and the modules that read it, and no other.
 An entry is JSON through the parse cache's codec (never pickle), written atomically; one that
 is unreadable, foreign or stale is ignored and the module extracted again. Its first line is
 the unit's head (what it read, its `Outline`, the digest of the rest), the second the unit:
-a run checks the head and decodes the outline, and the unit only when it is assembled.
+a run reads and checks the head and decodes the outline; it reads the unit, checks it by its
+digest and decodes it only when it is assembled.
 """
 
 from __future__ import annotations
@@ -31,6 +32,27 @@ cache.register(Unit, TableDraft, Extension, ColumnDraft, PendingForeignKey, Pend
 
 def _digest(text: bytes) -> str:
     return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class KeptText:
+    """A kept unit's JSON text where its entry holds it, after the first line: read, and
+    checked against its digest, only when the unit is decoded (an edit's run decodes few: the
+    others make databases read back), so that a run does not copy every unit's text."""
+
+    path: Path
+    offset: int
+    digest: str
+
+    def read(self) -> bytes | None:
+        """The text, if the entry still holds it (None: gone, or changed since)."""
+        try:
+            with self.path.open("rb") as entry:
+                entry.seek(self.offset)
+                text = entry.read()
+        except OSError:
+            return None
+        return text if _digest(text) == self.digest else None
 
 
 class Kept:
@@ -62,22 +84,23 @@ class Kept:
         except store.UNREADABLE:
             return False
 
-    def load(self, module: str) -> tuple[Outline, str, str] | None:
+    def load(self, module: str) -> tuple[Outline, KeptText, str] | None:
         """The outline of the unit kept for `module`, if every module it read is what it was,
-        and the unit's JSON text (checked whole by its digest, decoded when assembled) and
-        digest."""
+        where its JSON text is (checked whole by its digest when it is decoded, if it is) and
+        its digest. Only the entry's first line is read."""
+        path = self._path(module)
         try:
-            head, _, text = self._path(module).read_bytes().partition(b"\n")
+            with path.open("rb") as entry:
+                head = entry.readline()
             document = self._head(module, head)
-            if document is None or document["unit"] != _digest(text):
+            if document is None:
                 return None
-            sketch = cache.decode(document["outline"])
-            text = text.decode("ascii")
+            sketch, digest = cache.decode(document["outline"]), document["unit"]
         except store.UNREADABLE:
             return None
-        if type(sketch) is not Outline or sketch.module != module:
+        if type(sketch) is not Outline or sketch.module != module or type(digest) is not str:
             return None
-        return sketch, text, document["unit"]
+        return sketch, KeptText(path, len(head), digest), digest
 
     def _head(self, module: str, line: bytes) -> dict | None:
         """An entry's first line, if it is of `module` and what it read is unchanged."""
@@ -126,10 +149,10 @@ class Waiting:
         # databases made of it (see `assembled`)
         self.digests: list[str | None] = []
 
-    def put(self, sketch: Outline, unit: Unit | None = None, text: str | None = None,
+    def put(self, sketch: Outline, unit: Unit | None = None, text: str | KeptText | None = None,
             digest: str | None = None) -> None:
-        """Keep a unit made now (`unit`, and its JSON text if known) or loaded (`text` alone,
-        and its digest if known)."""
+        """Keep a unit made now (`unit`, and its JSON text if known) or loaded (where its text
+        is kept, and its digest)."""
         if self._spool.on_disk:
             self.digests.append(digest or (None if text is None else _digest(text.encode("ascii"))))
         self._tables += len(sketch.notes)
@@ -138,7 +161,9 @@ class Waiting:
                 text = cache.encode(unit)
             except (TypeError, ValueError, RecursionError):
                 pass  # a value the codec cannot store: held as it is
-        if unit is None or self._tables > HELD_TABLES and text is not None:
+        if isinstance(text, KeptText):
+            self._units.append((text, sketch))  # left where it is kept, unless it is decoded
+        elif unit is None or self._tables > HELD_TABLES and text is not None:
             self._units.append((self._spool.put([text]), sketch))
         else:
             self._units.append(unit)
@@ -151,7 +176,8 @@ class Waiting:
 
     def _decoded(self, place, sketch: Outline) -> Unit:
         try:
-            unit = cache.decode(json.loads(self._spool.get(place)))
+            text = place.read() if isinstance(place, KeptText) else self._spool.get(place)
+            unit = cache.decode(json.loads(text)) if text is not None else None
             if type(unit) is Unit and unit.module == sketch.module:
                 return unit
         except store.UNREADABLE:

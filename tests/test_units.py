@@ -133,13 +133,38 @@ def _unit_changed(entry: bytes) -> bytes:
                                     _unit_changed, lambda _: b"[" * 100_000],
                          ids=["empty", "brace", "foreign", "list", "truncated", "head only", "unit changed", "deep"])
 def test_a_damaged_unit_is_extracted_again(tmp_path, extracted, damage):
+    """A damaged head is seen when the entry is first read; a damaged unit when it is decoded,
+    which a database read back whole spares it: those are removed, so every unit is needed."""
     root, store = app(tmp_path), tmp_path / "cache"
     astschema.scan([root], cache_dir=store)
+    shutil.rmtree(store / "assembled")
     for entry in (store / "units").glob("*.json"):
         entry.write_bytes(damage(entry.read_bytes()))
     extracted.clear()
     scans_alike(root, store, extracted)
     assert len(extracted) == 4
+
+
+@pytest.mark.parametrize("late", ["damaged, its databases read back", "gone when decoded"])
+def test_a_units_text_is_read_only_when_decoded(tmp_path, monkeypatch, extracted, late):
+    """A run reads the first line of each kept unit; the text only when the unit is decoded.
+    A damaged text whose databases are read back is never used; one that is gone (or changed)
+    by the time it is decoded is extracted again. Either way the scan is a scan without a
+    cache."""
+    root, store = app(tmp_path), tmp_path / "cache"
+    astschema.scan([root], cache_dir=store)
+    if late.startswith("damaged"):
+        for entry in (store / "units").glob("*.json"):
+            entry.write_bytes(_unit_changed(entry.read_bytes()))
+    else:
+        shutil.rmtree(store / "assembled")
+        monkeypatch.setattr(units.KeptText, "read", lambda self: None)
+    extracted.clear()
+    scans_alike(root, store, extracted)
+    if late.startswith("damaged"):  # shop's database is read back: its unit is never decoded
+        assert sorted(extracted) == ["core.database", "people.db_models", "staff.db_models"]
+    else:
+        assert len(extracted) == 4
 
 
 def _forged(entry: bytes, text: bytes, outline=None) -> bytes:
