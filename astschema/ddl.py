@@ -342,8 +342,8 @@ def _load(directory, key: str, spool: Spool) -> Compiled | None:
             places = {}
             for dialect, count in document["statements"]:
                 text = lined.take(count)
-                # str.__str__ raises on anything but text: a statement is never spooled unchecked
-                [str.__str__(statement) for statement in json_lines(text)]
+                if not all(type(statement) is str for statement in json_lines(text)):
+                    return None  # a statement is never spooled unchecked
                 places[dialect] = spool.put([text])
             lined.end()
         return Compiled(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as _dt
 import decimal as _decimal
 import functools
-import importlib
 import sys
 import uuid as _uuid
 
@@ -28,11 +27,20 @@ from .resolve import Lib
 
 MISSING = object()
 
-# SQLAlchemy's modules imported when a name is first looked up in them, not at start-up (a
-# tenth of a second or more of every run's): the dialects `ddl` does not compile by default.
+# SQLAlchemy's modules imported when a name is first looked up in them (`_rest`), not at
+# start-up (a tenth of a second or more of every run's): the dialects `ddl` does not compile by
+# default, and the legacy declarative extension.
 _LATER = frozenset({"sqlalchemy.dialects.mysql", "sqlalchemy.dialects.mssql", "sqlalchemy.dialects.oracle",
                     "sqlalchemy.ext", "sqlalchemy.ext.declarative"})
-DIALECTS = ("postgresql", "mysql", "sqlite", "mssql", "oracle")
+
+
+@functools.cache
+def _rest() -> None:
+    """Import the modules of `_LATER` (SQLAlchemy's own, named here: never a scanned name)."""
+    import sqlalchemy.dialects.mssql  # noqa: F401
+    import sqlalchemy.dialects.mysql  # noqa: F401
+    import sqlalchemy.dialects.oracle  # noqa: F401
+    import sqlalchemy.ext.declarative  # noqa: F401
 
 
 class Special(str):
@@ -101,7 +109,8 @@ def lookup(name: str | None):
             return MISSING
         found = getattr(obj, part, MISSING)
         if found is MISSING and ".".join(parts[:n]) in _LATER:
-            found = importlib.import_module(".".join(parts[:n]))
+            _rest()
+            found = getattr(obj, part, MISSING)
         obj = found
         if obj is MISSING:
             return MISSING
@@ -150,8 +159,9 @@ def public_name(obj, fallback: str) -> str:
     name = getattr(obj, "__name__", None)
     if name and getattr(sqlalchemy, name, None) is obj:
         return f"sqlalchemy.{name}"
-    for dialect in DIALECTS:
-        module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
+    _rest()  # an object of any dialect may be at hand
+    for dialect in ("postgresql", "mysql", "sqlite", "mssql", "oracle"):
+        module = getattr(sqlalchemy.dialects, dialect)
         if name and getattr(module, name, None) is obj:
             return f"sqlalchemy.dialects.{dialect}.{name}"
     return fallback
