@@ -80,9 +80,5 @@ class KeptDatabases:
         head = {"key": key, "database": entry.name, "tables": entry.tables,
                 "rest": json.loads(cache.encode(entry.rest)),
                 "diagnostics": json.loads(cache.encode(entry.diagnostics)), "digest": entry.digest}
-        try:
-            store.prepare(self.directory.parent)
-            self.directory.mkdir(exist_ok=True)
-            store.write_lined(self._path(entry.name), head, (text.decode("ascii") + "\n" for text in texts))
-        except OSError:
-            pass  # a cache that cannot be written is simply not used
+        store.keep(self.directory.parent, self._path(entry.name),
+                   store.lined(head, (text.decode("ascii") + "\n" for text in texts)))

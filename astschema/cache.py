@@ -293,15 +293,8 @@ def _entry(key: str, summary: parse.ModuleSummary) -> tuple[str, str]:
 def save(directory: Path, key: str, entry: str, meaning: str) -> bool:
     """Write an entry, then its meaning beside it for the run keys (`store.meanings`), each
     atomically; whether it was written (a cache that cannot be written is simply not used)."""
-    target = store.entry_path(directory, key)
-    try:
-        store.prepare(directory)
-        target.parent.mkdir(exist_ok=True)
-        store.write(target, entry)
-        store.write(store.entry_path(directory, key, "meaning"), meaning)
-    except OSError:
-        return False
-    return True
+    return store.keep(directory, store.entry_path(directory, key), entry) and \
+        store.keep(directory, store.entry_path(directory, key, "meaning"), meaning)
 
 
 def _parse_job(directory: Path | None, key: str, data: bytes, path: str) -> tuple[str | None, str] | None:

@@ -95,11 +95,9 @@ def _load(path) -> tuple[list, list] | None:
 def _save(directory, key: str, found, crossing) -> None:
     try:
         text = cache.encode((tuple(found), tuple(crossing)))
-        store.prepare(directory)
-        (directory / "checks").mkdir(exist_ok=True)
-        store.write(directory / "checks" / f"{key}.json", text)
-    except (OSError, TypeError, ValueError, RecursionError):
-        pass  # kept next time, maybe
+    except (TypeError, ValueError, RecursionError):
+        return  # a value the codec cannot store: checked again next time
+    store.keep(directory, directory / "checks" / f"{key}.json", text)
 
 
 def _suppress(findings, suppressions):

@@ -360,7 +360,7 @@ def _load(directory, key: str, spool: Spool) -> Compiled | None:
 def _save(directory, key: str, compiled: Compiled) -> None:
     """Written a line at a time: the names a table at a time, then the statements copied from
     the spool."""
-    from .store import prepare, write_lined
+    from .store import keep, lined
 
     def where(location):
         return None if location is None else [location.path, location.line, location.col]
@@ -372,12 +372,7 @@ def _save(directory, key: str, compiled: Compiled) -> None:
     lines = itertools.chain(
         (json.dumps([table, [[name, where(at)] for name, at in names]]) + "\n" for table, names in compiled.names.items()),
         (piece for dialect in statements for piece in statements.lines(dialect)))
-    try:
-        prepare(directory)
-        (directory / "databases").mkdir(exist_ok=True)
-        write_lined(directory / "databases" / f"{key}.json", head, lines)
-    except OSError:
-        pass
+    keep(directory, directory / "databases" / f"{key}.json", lined(head, lines))
 
 
 # Below this many tables, starting worker processes costs more than building in-process: a

@@ -159,10 +159,5 @@ def cycles(pairs: list[tuple[str, str]], directory: Path | None = None) -> list[
 
     found = [list(cycle) for cycle in nx.simple_cycles(nx.DiGraph(pairs))]
     if path is not None:
-        try:
-            store.prepare(directory)
-            path.parent.mkdir(exist_ok=True)
-            store.write(path, json.dumps(found))
-        except OSError:
-            pass  # kept next time, maybe
+        store.keep(directory, path, json.dumps(found))
     return found

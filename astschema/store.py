@@ -84,7 +84,7 @@ def write(target: Path, text) -> None:
 
 
 class Lined:
-    """An entry read as lines (see `write_lined`): a head of JSON, then lines of ASCII text taken
+    """An entry read as lines (written as `lined` makes it): a head of JSON, then lines of ASCII text taken
     in runs, then the digest of every line before it, which `end` checks. Raises (one of
     `UNREADABLE`) on anything else."""
 
@@ -118,18 +118,28 @@ def json_lines(text: str) -> list:
     return json.loads(f"[{text[:-1].replace(chr(10), ',')}]")
 
 
-def write_lined(target: Path, head: dict, lines) -> None:
-    """Write (see `write`) `head` as a line of JSON, then `lines` (ASCII text, each ended),
-    then the digest of all of them: a reader (`Lined`) sees a damaged or truncated entry."""
+def lined(head: dict, lines):
+    """The text of an entry `Lined` reads, in pieces: `head` as a line of JSON, then `lines`
+    (ASCII text, each ended), then the digest of all of them, so that a reader sees a damaged
+    or truncated entry."""
     whole = hashlib.blake2b(digest_size=16)
+    for line in itertools.chain([json.dumps(head, separators=(",", ":")) + "\n"], lines):
+        whole.update(line.encode("ascii"))
+        yield line
+    yield whole.hexdigest()
 
-    def text():
-        for line in itertools.chain([json.dumps(head, separators=(",", ":")) + "\n"], lines):
-            whole.update(line.encode("ascii"))
-            yield line
-        yield whole.hexdigest()
 
-    write(target, text())
+def keep(directory: Path, target: Path, text) -> bool:
+    """Write `text` (see `write`) to `target`, a file of the cache `directory`, which is made
+    ready (see `prepare`) with the folder `target` is in; whether it was written: a cache that
+    cannot be written is simply not used."""
+    try:
+        prepare(directory)
+        target.parent.mkdir(exist_ok=True)
+        write(target, text)
+    except OSError:
+        return False
+    return True
 
 
 class Spool:

@@ -84,10 +84,10 @@ class Kept:
         except store.UNREADABLE:
             return False
 
-    def load(self, module: str) -> tuple[Outline, KeptText, str] | None:
+    def load(self, module: str) -> tuple[Outline, KeptText] | None:
         """The outline of the unit kept for `module`, if every module it read is what it was,
-        where its JSON text is (checked whole by its digest when it is decoded, if it is) and
-        its digest. Only the entry's first line is read."""
+        and where its JSON text is (checked whole by its digest when it is decoded, if it is).
+        Only the entry's first line is read."""
         path = self._path(module)
         try:
             with path.open("rb") as entry:
@@ -100,7 +100,7 @@ class Kept:
             return None
         if type(sketch) is not Outline or sketch.module != module or type(digest) is not str:
             return None
-        return sketch, KeptText(path, len(head), digest), digest
+        return sketch, KeptText(path, len(head), digest)
 
     def _head(self, module: str, line: bytes) -> dict | None:
         """An entry's first line, if it is of `module` and what it read is unchanged."""
@@ -122,13 +122,8 @@ class Kept:
             return None  # a value the codec cannot store: extracted again next time
         head = json.dumps({"module": unit.module, "reads": reads, "tree": self.project.tree() if unit.searched else None,
                            "unit": _digest(text.encode("ascii"))})
-        try:
-            store.prepare(self.directory.parent)
-            self.directory.mkdir(exist_ok=True)
-            # spliced, not parsed again; the codec's JSON is ASCII, on one line
-            store.write(self._path(unit.module), f'{head[:-1]},"outline":{outlined}}}\n{text}')
-        except OSError:
-            pass
+        # spliced, not parsed again; the codec's JSON is ASCII, on one line
+        store.keep(self.directory.parent, self._path(unit.module), f'{head[:-1]},"outline":{outlined}}}\n{text}')
         return text
 
 
@@ -149,12 +144,12 @@ class Waiting:
         # databases made of it (see `assembled`)
         self.digests: list[str | None] = []
 
-    def put(self, sketch: Outline, unit: Unit | None = None, text: str | KeptText | None = None,
-            digest: str | None = None) -> None:
+    def put(self, sketch: Outline, unit: Unit | None = None, text: str | KeptText | None = None) -> None:
         """Keep a unit made now (`unit`, and its JSON text if known) or loaded (where its text
-        is kept, and its digest)."""
+        is kept)."""
         if self._spool.on_disk:
-            self.digests.append(digest or (None if text is None else _digest(text.encode("ascii"))))
+            self.digests.append(text.digest if isinstance(text, KeptText) else
+                                None if text is None else _digest(text.encode("ascii")))
         self._tables += len(sketch.notes)
         if unit is not None and self._tables > HELD_TABLES and text is None:
             try:

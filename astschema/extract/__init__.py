@@ -57,8 +57,8 @@ def extract(project: Project, modules: list[str], kept=None) -> tuple[Sequence[m
                 unit, sketch, text = next(made[module]) if module in made else _made(project, module, kept)
                 waiting.put(sketch, unit, text)
             else:
-                sketch, text, digest = found
-                waiting.put(sketch, text=text, digest=digest)
+                sketch, text = found
+                waiting.put(sketch, text=text)
             if module in scanned:
                 project.forget(module)  # a model file is mostly read by itself; the support modules by all
             plan.add(sketch)
