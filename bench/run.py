@@ -13,9 +13,15 @@ for later runs). Then, each as a fresh process, --repeat times (median reported)
   ast floor   stdlib ast.parse over every .py file of the tree (one core, parse loop only)
   cst floor   libcst.parse_module over the same files (one core, parse loop only)
   parse stage astschema's parse stage (parse_source) over the same files (one core)
+  sqlalchemy floor  SQLAlchemy's part of a cold `ddl` (one core): the bootstrap's own tables,
+              imported first (not timed), built again by SQLAlchemy's constructors
+              (Table.to_metadata) and compiled for sqlite, which `ddl` prints, and for
+              postgresql, which its checks compile (AS207)
 
-The three parse loops run side by side in each round; the parse stage's ratio to libcst is the
-median of the rounds' ratios, so that the machine's drift between rounds cancels out.
+The four loops run side by side in each round; the parse stage's ratio to libcst is the
+median of the rounds' ratios, so that the machine's drift between rounds cancels out. The
+libcst and SQLAlchemy floors together, spread over every core at the machine's parallel
+speed-up, are the least a cold run could take here, however little astschema did besides.
 
 The machine line says how much faster a pure-Python loop runs on one process per core than
 on one process: the most that worker processes can gain here (cloud vCPUs often share cores).
@@ -68,8 +74,44 @@ def floor(kind: str, tree: Path) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), "--floor", kind, str(tree)]
 
 
+def sqlalchemy_floor(tree: Path) -> dict:
+    """In a child process: the seconds SQLAlchemy takes to build the tables the bootstrap
+    imports from `tree` (imported first, not timed) and to compile their DDL for sqlite and
+    postgresql, with the collector off, as in astschema's compiling workers."""
+    import gc
+
+    import sqlalchemy as sa
+
+    import import_bootstrap
+
+    root = tree.resolve()
+    sys.path.insert(0, str(root))
+    sys.dont_write_bytecode = True
+    databases = import_bootstrap.collect(root)
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    parts = {}
+    start = time.perf_counter()
+    built = []
+    for entry in databases.values():
+        metadata = sa.MetaData()
+        built.append([table.to_metadata(metadata) for table in entry["tables"]])
+    parts["build"] = time.perf_counter() - start
+    for name, module in import_bootstrap.DIALECTS.items():
+        start = time.perf_counter()
+        for tables in built:
+            import_bootstrap.statements(tables, module.dialect())
+        parts[name] = time.perf_counter() - start
+    return {"seconds": sum(parts.values()), "parts": parts, "tables": sum(map(len, built))}
+
+
 def measure_floor(kind: str, tree: Path) -> None:
-    """In a child process: parse every .py file of `tree` one way; print the loop's seconds."""
+    """In a child process: parse every .py file of `tree` one way, or (`sqlalchemy`) do
+    SQLAlchemy's part; print the loop's seconds."""
+    if kind == "sqlalchemy":
+        print(json.dumps(sqlalchemy_floor(tree)))
+        return
     sources = [(str(p), p.read_bytes()) for p in sorted(tree.rglob("*.py"))]
     if kind == "ast":
         import ast
@@ -131,16 +173,20 @@ def bench_size(size: int, repeat: int, work: Path) -> dict:
     finally:
         target.write_bytes(original)
     result = {"size": size, "tables": size * TABLES_PER_MODULE}
-    kinds = {"ast": "ast floor", "cst": "cst floor", "stage": "parse stage"}
-    loops = {kind: [] for kind in kinds}
-    for _ in range(repeat):  # the three side by side in each round, as the pairs above
+    kinds = {"ast": "ast floor", "cst": "cst floor", "stage": "parse stage", "sqlalchemy": "sqlalchemy floor"}
+    loops, parts = {kind: [] for kind in kinds}, []
+    for _ in range(repeat):  # the four side by side in each round, as the pairs above
         for kind, row in kinds.items():
             rows.setdefault(row, []).append(run(floor(kind, tree)))
             reported = json.loads(rows[row][-1].stdout)
             loops[kind].append(reported["seconds"])
-    result["bytes"], result["files"] = reported["bytes"], reported["files"]
+            if kind == "cst":
+                result["bytes"], result["files"] = reported["bytes"], reported["files"]
+            elif kind == "sqlalchemy":
+                parts.append(reported["parts"])
     for kind, seconds in loops.items():
         result[f"{kind}_loop_seconds"] = statistics.median(seconds)
+    result["sqlalchemy_parts_seconds"] = {part: statistics.median(p[part] for p in parts) for part in parts[0]}
     base = median(rows["bootstrap"])[0]
 
     def row(runs) -> dict:
@@ -152,6 +198,8 @@ def bench_size(size: int, repeat: int, work: Path) -> dict:
     # the median of each round's ratio: the drift between rounds cancels out
     result["parse_stage_over_cst"] = round(statistics.median(
         stage / cst for stage, cst in zip(loops["stage"], loops["cst"], strict=True)), 3)
+    result["floors_over_bootstrap"] = round(
+        (result["cst_loop_seconds"] + result["sqlalchemy_loop_seconds"]) / base, 3)
     return result
 
 
@@ -184,12 +232,17 @@ def parallel_speedup(repeat: int) -> tuple[int, float]:
 def report(result: dict) -> None:
     print(f"\n{result['size']} modules, {result['tables']} tables, {result['files']} files, "
           f"{result['bytes'] / 1e6:.2f} MB (medians; ratio to the bootstrap)")
-    print(f"  {'':<12} {'wall s':>8} {'ratio':>7} {'peak MB':>8} {'CPU s':>8}")
+    print(f"  {'':<16} {'wall s':>8} {'ratio':>7} {'peak MB':>8} {'CPU s':>8}")
     for name, row in result["rows"].items():
-        print(f"  {name:<12} {row['seconds']:>8.2f} {row['ratio']:>7.3f} {row['peak_mb']:>8.0f} {row['cpu_seconds']:>8.2f}")
+        print(f"  {name:<16} {row['seconds']:>8.2f} {row['ratio']:>7.3f} {row['peak_mb']:>8.0f} {row['cpu_seconds']:>8.2f}")
     print(f"  parse loops: ast {result['ast_loop_seconds']:.2f} s, libcst {result['cst_loop_seconds']:.2f} s, "
           f"astschema parse stage {result['stage_loop_seconds']:.2f} s "
           f"({result['parse_stage_over_cst']:.2f}x libcst)")
+    parts = ", ".join(f"{part} {seconds:.2f} s" for part, seconds in result["sqlalchemy_parts_seconds"].items())
+    floors, speedup = result["floors_over_bootstrap"], result["parallel_speedup"]
+    print(f"  SQLAlchemy's part on one core: {result['sqlalchemy_loop_seconds']:.2f} s ({parts}); "
+          f"with libcst's parse, {floors:.3f}x the bootstrap on one core, {floors / speedup:.3f}x spread over "
+          f"{result['cores']} cores at {speedup:.2f}x: the least a cold run could take here")
 
 
 def main() -> int:
