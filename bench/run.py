@@ -18,9 +18,10 @@ for later runs). Then, each as a fresh process, --repeat times (median reported)
               (Table.to_metadata) and compiled for sqlite, which `ddl` prints, and for
               postgresql, which its checks compile (AS207)
 
-The four loops run side by side in each round; the parse stage's ratio to libcst is the
-median of the rounds' ratios, so that the machine's drift between rounds cancels out. The
-libcst and SQLAlchemy floors together, spread over every core at the machine's parallel
+Each round runs the bootstrap, a cold run and the four loops one after the other; the cold
+run's and the floors' ratios to the bootstrap, and the parse stage's to libcst, are also given
+as the median of the rounds' ratios, in which the machine's drift between rounds cancels out.
+The libcst and SQLAlchemy floors together, spread over every core at the machine's parallel
 speed-up, are the least a cold run could take here, however little astschema did besides.
 
 The machine line says how much faster a pure-Python loop runs on one process per core than
@@ -148,16 +149,25 @@ def touched_file(tree: Path) -> Path:
 def bench_size(size: int, repeat: int, work: Path) -> dict:
     tree = tree_of(size, work)
     cache = work / f"cache-{size}"
-    rows = {}
-    bootstrap, cold = [], []
-    for _ in range(repeat):  # in pairs, so that the machine's drift hits both alike
-        bootstrap.append(run([sys.executable, str(BENCH / "import_bootstrap.py"), str(tree)]))
+    kinds = {"ast": "ast floor", "cst": "cst floor", "stage": "parse stage", "sqlalchemy": "sqlalchemy floor"}
+    rows = {name: [] for name in ("bootstrap", "cold", *kinds.values())}
+    loops, parts = {kind: [] for kind in kinds}, []
+    result = {"size": size, "tables": size * TABLES_PER_MODULE}
+    for _ in range(repeat):  # in rounds, so that the machine's drift hits all alike
+        rows["bootstrap"].append(run([sys.executable, str(BENCH / "import_bootstrap.py"), str(tree)]))
         shutil.rmtree(cache, ignore_errors=True)
-        cold.append(run(astschema_ddl(tree, cache)))
-    if ddl_lines(cold[0].stdout) != ddl_lines(bootstrap[0].stdout) or bootstrap[0].exit_code != 0:
+        rows["cold"].append(run(astschema_ddl(tree, cache)))
+        for kind, row in kinds.items():
+            rows[row].append(run(floor(kind, tree)))
+            reported = json.loads(rows[row][-1].stdout)
+            loops[kind].append(reported["seconds"])
+            if kind == "cst":
+                result["bytes"], result["files"] = reported["bytes"], reported["files"]
+            elif kind == "sqlalchemy":
+                parts.append(reported["parts"])
+    if ddl_lines(rows["cold"][0].stdout) != ddl_lines(rows["bootstrap"][0].stdout) or rows["bootstrap"][0].exit_code:
         sys.exit(f"size {size}: astschema's DDL differs from the import bootstrap's (or the bootstrap failed); "
                  "no figures reported")
-    rows["bootstrap"], rows["cold"] = bootstrap, cold
     rows["warm"] = [run(astschema_ddl(tree, cache)) for _ in range(repeat)]
     target = touched_file(tree)
     original = target.read_bytes()
@@ -172,18 +182,6 @@ def bench_size(size: int, repeat: int, work: Path) -> dict:
                 sys.exit(f"size {size}: the {name} run's DDL is not what the edit asks; no figures reported")
     finally:
         target.write_bytes(original)
-    result = {"size": size, "tables": size * TABLES_PER_MODULE}
-    kinds = {"ast": "ast floor", "cst": "cst floor", "stage": "parse stage", "sqlalchemy": "sqlalchemy floor"}
-    loops, parts = {kind: [] for kind in kinds}, []
-    for _ in range(repeat):  # the four side by side in each round, as the pairs above
-        for kind, row in kinds.items():
-            rows.setdefault(row, []).append(run(floor(kind, tree)))
-            reported = json.loads(rows[row][-1].stdout)
-            loops[kind].append(reported["seconds"])
-            if kind == "cst":
-                result["bytes"], result["files"] = reported["bytes"], reported["files"]
-            elif kind == "sqlalchemy":
-                parts.append(reported["parts"])
     for kind, seconds in loops.items():
         result[f"{kind}_loop_seconds"] = statistics.median(seconds)
     result["sqlalchemy_parts_seconds"] = {part: statistics.median(p[part] for p in parts) for part in parts[0]}
@@ -195,11 +193,14 @@ def bench_size(size: int, repeat: int, work: Path) -> dict:
                 "cpu_seconds": round(statistics.median(r.cpu_seconds for r in runs), 3)}
 
     result["rows"] = {name: row(runs) for name, runs in rows.items()}
-    # the median of each round's ratio: the drift between rounds cancels out
+    # the medians of each round's ratios: the drift between rounds cancels out
     result["parse_stage_over_cst"] = round(statistics.median(
         stage / cst for stage, cst in zip(loops["stage"], loops["cst"], strict=True)), 3)
-    result["floors_over_bootstrap"] = round(
-        (result["cst_loop_seconds"] + result["sqlalchemy_loop_seconds"]) / base, 3)
+    boots = [r.seconds for r in rows["bootstrap"]]
+    result["cold_over_bootstrap_by_round"] = round(statistics.median(
+        cold.seconds / boot for cold, boot in zip(rows["cold"], boots, strict=True)), 3)
+    result["floors_over_bootstrap"] = round(statistics.median(
+        (cst + alchemy) / boot for cst, alchemy, boot in zip(loops["cst"], loops["sqlalchemy"], boots, strict=True)), 3)
     return result
 
 
@@ -238,6 +239,8 @@ def report(result: dict) -> None:
     print(f"  parse loops: ast {result['ast_loop_seconds']:.2f} s, libcst {result['cst_loop_seconds']:.2f} s, "
           f"astschema parse stage {result['stage_loop_seconds']:.2f} s "
           f"({result['parse_stage_over_cst']:.2f}x libcst)")
+    print(f"  by round (the median of each round's ratio): cold {result['cold_over_bootstrap_by_round']:.3f}x "
+          "the bootstrap")
     parts = ", ".join(f"{part} {seconds:.2f} s" for part, seconds in result["sqlalchemy_parts_seconds"].items())
     floors, speedup = result["floors_over_bootstrap"], result["parallel_speedup"]
     print(f"  SQLAlchemy's part on one core: {result['sqlalchemy_loop_seconds']:.2f} s ({parts}); "
