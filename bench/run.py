@@ -165,6 +165,7 @@ def bench_size(size: int, repeat: int, work: Path) -> dict:
                 result["bytes"], result["files"] = reported["bytes"], reported["files"]
             elif kind == "sqlalchemy":
                 parts.append(reported["parts"])
+                result["sqlalchemy_tables"] = reported["tables"]
     if ddl_lines(rows["cold"][0].stdout) != ddl_lines(rows["bootstrap"][0].stdout) or rows["bootstrap"][0].exit_code:
         sys.exit(f"size {size}: astschema's DDL differs from the import bootstrap's (or the bootstrap failed); "
                  "no figures reported")
