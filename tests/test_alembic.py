@@ -81,11 +81,33 @@ def test_autogenerate_creates_the_imported_tables_then_only_what_changed(project
     assert autogenerate(config, "unchanged again") == []
 
 
-def test_metadata_by_database_and_refusals(tmp_path):
-    found = astschema.alembic.metadata_by_database(FIXTURES / "hub")
+def test_multidb_template_creates_each_database_as_imported(tmp_path):
+    """Alembic's own multidb template, its `target_metadata = {}` replaced by one line."""
     truth = run_groundtruth(FIXTURES / "hub")["databases"]
-    assert {name: sorted(m.tables) for name, m in found.items()} == \
-        {name: sorted(d["tables"]) for name, d in truth.items()}
+    config = Config(str(tmp_path / "alembic.ini"))
+    command.init(config, str(tmp_path / "migrations"), template="multidb")
+    config.set_main_option("databases", ", ".join(truth))
+    for name in truth:
+        config.set_section_option(name, "sqlalchemy.url", f"sqlite:///{tmp_path / name}.db")
+    env = tmp_path / "migrations" / "env.py"
+    line = f"target_metadata = astschema.alembic.metadata_by_database({str(FIXTURES / 'hub')!r})"
+    assert env.read_text().count("\ntarget_metadata = {}\n") == 1
+    env.write_text("import astschema.alembic\n" + env.read_text().replace("\ntarget_metadata = {}\n", f"\n{line}\n"))
+    found = []
+
+    def take(context, revision, directives):
+        found[:] = directives[0].upgrade_ops_list
+
+    command.revision(config, "create", autogenerate=True, process_revision_directives=take)
+    created = {name: sorted(op.table_name for op in upgrade.ops if isinstance(op, ops.CreateTableOp))
+               for name, upgrade in zip(truth, found, strict=True)}
+    assert created == {name: sorted(database["tables"]) for name, database in truth.items()}
+    command.upgrade(config, "heads")
+    command.revision(config, "unchanged", autogenerate=True, process_revision_directives=take)
+    assert all(upgrade.is_empty() for upgrade in found)
+
+
+def test_refusals(tmp_path):
     with pytest.raises(astschema.alembic.SchemaError, match="3 databases found"):
         astschema.alembic.target_metadata(FIXTURES / "hub")
     with pytest.raises(astschema.alembic.SchemaError, match="no database named nope"):
