@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -180,8 +181,24 @@ def main(argv=None) -> int:
         return 2
 
 
+def colour_wanted(stream, environ=None) -> bool:
+    """Whether findings written to `stream` are coloured: on a terminal, unless NO_COLOR is set
+    to anything but "" (no-color.org) or TERM is dumb; FORCE_COLOR (not "") colours them anywhere,
+    for CI logs that show colours without being terminals. NO_COLOR wins."""
+    environ = os.environ if environ is None else environ
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    return stream.isatty() and environ.get("TERM") != "dumb"
+
+
 def _run(args) -> int:
     from .config import ConfigError, cache_directory, find_pyproject, load_config
+
+    # decided here, while stdout and stderr are still the terminal's, and part of the key of a
+    # stored run: a run piped after a coloured one is not answered in colour
+    args.colour = (colour_wanted(sys.stdout), colour_wanted(sys.stderr))
 
     if args.config is not None and not args.config.is_file():
         raise ConfigError(f"{args.config}: no such file")
@@ -315,7 +332,8 @@ def _after_scan(schema, args, config) -> int:
         schema.compiled(schema.names[0], args.dialect)  # one parallel pass for check and ddl
     findings = check(schema)
     if args.command == "check":
-        sys.stdout.write(render(findings, args.output_format, statistics=args.statistics, quiet=args.quiet))
+        sys.stdout.write(render(findings, args.output_format, statistics=args.statistics, quiet=args.quiet,
+                                colour=args.colour[0]))
     elif args.command in ("create", "diff"):
         return _create_or_diff(schema, args, findings)
     elif args.command == "graph":
@@ -329,7 +347,7 @@ def _after_scan(schema, args, config) -> int:
         findings = findings + list(extra)  # `extra` is complete once the lines are written
         if not args.quiet:
             for finding in findings:
-                print(render([finding], "text", quiet=True).rstrip("\n"), file=sys.stderr)
+                print(render([finding], "text", quiet=True, colour=args.colour[1]).rstrip("\n"), file=sys.stderr)
     failing = ("error", "warning") if config.warnings_as_errors else ("error",)
     return 1 if any(f.severity.value in failing for f in findings) else 0
 
@@ -339,7 +357,7 @@ def _create_or_diff(schema, args, findings) -> int:
     from .report import escape, render
 
     if not args.quiet:
-        sys.stderr.write(render(findings, "text", quiet=True))
+        sys.stderr.write(render(findings, "text", quiet=True, colour=args.colour[1]))
     blocking = [f for f in findings if f.severity.value == "error"
                 and not (args.command == "create" and args.allow_raw_sql and f.code == "AS501")]
     if args.command == "create" and blocking:

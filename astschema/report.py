@@ -80,14 +80,14 @@ def _escape_char(char: str) -> str:
 
 
 def render(findings: list[Diagnostic], output_format: str, *, statistics: bool = False,
-           quiet: bool = False) -> str:
+           quiet: bool = False, colour: bool = False) -> str:
     """The findings in `output_format`, ending in a newline unless there is nothing to say.
 
-    `statistics` adds a count per rule to `text`; `quiet` leaves the summary out of `text`
-    (the machine formats ignore both).
+    `statistics` adds a count per rule to `text`; `quiet` leaves the summary out of `text`;
+    `colour` colours `text` for a terminal (the machine formats ignore all three).
     """
     if output_format == "text":
-        return _text(findings, statistics, quiet)
+        return _text(findings, statistics, quiet, colour)
     if output_format == "json":
         return json.dumps([finding_json(f) for f in findings], indent=2) + "\n"
     if output_format == "sarif":
@@ -99,19 +99,29 @@ def render(findings: list[Diagnostic], output_format: str, *, statistics: bool =
 
 # --- text ---------------------------------------------------------------------------------------
 
-def _text(findings, statistics, quiet) -> str:
-    lines = [_text_line(f) for f in findings]
+# ANSI styles of `text` on a terminal: the location bold, the code and the summary by severity.
+_STYLES = {"location": "1", Severity.ERROR: "1;31", Severity.WARNING: "1;33", "passed": "1;32"}
+
+
+def _paint(text: str, style, colour: bool) -> str:
+    return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if colour else text
+
+
+def _text(findings, statistics, quiet, colour) -> str:
+    lines = [_text_line(f, colour) for f in findings]
     if statistics and findings:
         lines += [""] * bool(lines) + _statistics(findings)
     if not quiet:
-        lines += ["", _summary(findings)] if findings else ["All checks passed."]
+        worst = Severity.ERROR if any(f.severity is Severity.ERROR for f in findings) else Severity.WARNING
+        lines += ["", _paint(_summary(findings), worst, colour)] if findings else \
+            [_paint("All checks passed.", "passed", colour)]
     return "".join(line + "\n" for line in lines)
 
 
-def _text_line(finding: Diagnostic) -> str:
+def _text_line(finding: Diagnostic, colour: bool) -> str:
     where = finding.location
-    prefix = f"{escape(where.path)}:{where.line}:{where.col}: " if where else ""
-    return f"{prefix}{finding.code} {escape(finding.message)}"
+    prefix = _paint(f"{escape(where.path)}:{where.line}:{where.col}:", "location", colour) + " " if where else ""
+    return f"{prefix}{_paint(finding.code, finding.severity, colour)} {escape(finding.message)}"
 
 
 def _statistics(findings) -> list[str]:

@@ -1,8 +1,15 @@
 """The command line, as CI and people use it: output formats and exit codes."""
 
 import json
+import os
+import pty
 import re
+import subprocess
+import sys
 
+import pytest
+
+from astschema.cli import colour_wanted
 from support import FIXTURES, run_cli as run
 
 HUB = FIXTURES / "hub"
@@ -189,3 +196,60 @@ def test_graph_command_and_readme_diagram_is_current(tmp_path):
     graphml = run("graph", HUB, "--format", "graphml", "-o", tmp_path / "hub.graphml")
     assert graphml.returncode == 0 and (tmp_path / "hub.graphml").read_text().startswith("<graphml")
     assert run("graph", HUB, "--database", "nope").returncode == 2
+
+
+class _Stream:
+    def __init__(self, tty):
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+@pytest.mark.parametrize("tty, environ, wanted", [
+    (True, {}, True),
+    (False, {}, False),  # piped
+    (True, {"NO_COLOR": "1"}, False),
+    (True, {"NO_COLOR": ""}, True),  # set but empty: not asked for (no-color.org)
+    (True, {"TERM": "dumb"}, False),
+    (False, {"FORCE_COLOR": "1"}, True),  # a CI log
+    (True, {"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),  # NO_COLOR wins
+])
+def test_colour_is_for_terminals_and_respects_no_color(tty, environ, wanted):
+    assert colour_wanted(_Stream(tty), environ) is wanted
+
+
+def _on_terminal(args, environ):
+    """`python -m astschema ARGS` with stdout a terminal: what it printed there."""
+    main, secondary = pty.openpty()
+    try:
+        done = subprocess.run([sys.executable, "-m", "astschema", *map(str, args)], stdout=secondary,
+                              stderr=subprocess.DEVNULL, env=environ, timeout=300, check=False)
+        os.close(secondary)
+        secondary = None
+        out = b""
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the terminal closed: all read
+                break
+            if not chunk:
+                break
+            out += chunk
+        return done.returncode, out.decode()
+    finally:
+        os.close(main)
+        if secondary is not None:
+            os.close(secondary)
+
+
+def test_check_colours_a_terminal_only_and_a_stored_run_keeps_to_that(tmp_path):
+    environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TERM")}
+    args = ["check", FIXTURES / "hub", "--cache-dir", tmp_path / "cache"]
+    code, painted = _on_terminal(args, environ)
+    assert code == 0 and "\x1b[1;33mAS401\x1b[0m" in painted
+    piped = run(*args)  # the same command piped, answered from the run stored above
+    assert piped.returncode == 0 and "AS401" in piped.stdout and "\x1b" not in piped.stdout
+    assert re.sub(r"\x1b\[[0-9;]*m", "", painted).replace("\r\n", "\n") == piped.stdout
+    assert "\x1b" not in _on_terminal(args, {**environ, "NO_COLOR": "1"})[1]
+    assert _on_terminal(args, environ)[1] == painted  # stored, and still in colour

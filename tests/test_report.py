@@ -302,3 +302,18 @@ def test_github_message_percent_and_no_location():
 def test_unknown_format():
     with pytest.raises(ValueError, match="unknown output format"):
         render([], "xml")
+
+
+def test_text_in_colour_keeps_its_words_and_escapes():
+    error = Diagnostic("AS301", "key\x1b[2J into b", Location("a\nb.py", 3, 4))
+    warning = Diagnostic("AS401", "deprecated", Location("c.py", 1, 1))
+    plain = render([error, warning], "text")
+    painted = render([error, warning], "text", colour=True)
+    assert "\x1b" not in plain.replace("\\x1b", "")
+    assert re.sub(r"\x1b\[[0-9;]*m", "", painted) == plain  # the same text, styles aside
+    lines = painted.splitlines()
+    assert lines[0] == "\x1b[1ma\\nb.py:3:4:\x1b[0m \x1b[1;31mAS301\x1b[0m key\\x1b[2J into b"  # scanned text escaped
+    assert lines[1].startswith("\x1b[1mc.py:1:1:\x1b[0m \x1b[1;33mAS401\x1b[0m ")
+    assert lines[-1] == "\x1b[1;31mFound 1 error and 1 warning.\x1b[0m"
+    assert render([], "text", colour=True) == "\x1b[1;32mAll checks passed.\x1b[0m\n"
+    assert render([error], "json", colour=True) == render([error], "json")  # machine formats never
