@@ -27,6 +27,7 @@ from pathlib import Path
 from sys import intern
 
 from . import parse, store
+from .progress import track
 from .diagnostics import Diagnostic, Location
 
 # Below this many files to parse, starting worker processes costs more than it saves.
@@ -242,8 +243,9 @@ class Parser:
         with pool(len(keys), PARALLEL_FROM, self.jobs) as workers:
             # an entry the cache did not take comes back as its JSON text: a pickle of the
             # summary would cost the workers more than it saves here
-            entries = workers.map(_parse_job, [self.directory] * len(keys), keys,
-                                  [todo[k][0] for k in keys], [todo[k][1] for k in keys])
+            entries = track(workers.map(_parse_job, [self.directory] * len(keys), keys,
+                                        [todo[k][0] for k in keys], [todo[k][1] for k in keys]),
+                            len(keys), "parsing", "files")
             for key, parsed in zip(keys, entries, strict=True):
                 if parsed is not None:
                     entry, self._meanings[key] = parsed

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, progress
 
 EXAMPLES = """\
 examples:
@@ -196,9 +196,6 @@ def colour_wanted(stream, environ=None) -> bool:
 def _run(args) -> int:
     from .config import ConfigError, cache_directory, find_pyproject, load_config
 
-    # decided here, while stdout and stderr are still the terminal's, and part of the key of a
-    # stored run: a run piped after a coloured one is not answered in colour
-    args.colour = (colour_wanted(sys.stdout), colour_wanted(sys.stderr))
 
     if args.config is not None and not args.config.is_file():
         raise ConfigError(f"{args.config}: no such file")
@@ -206,6 +203,11 @@ def _run(args) -> int:
         cache_dir=None if args.cache_dir is None else str(args.cache_dir))
     if args.command == "clean":
         return _clean(cache_directory(config))
+    # decided here, while stdout and stderr are still the terminal's; colour is part of the key
+    # of a stored run (a run piped after a coloured one is not answered in colour), and bars go
+    # to the terminal even while a stored run's stderr is captured
+    args.colour = (colour_wanted(sys.stdout), colour_wanted(sys.stderr))
+    progress.show_on(sys.stderr if progress.wanted(sys.stderr, args.quiet, os.environ) else None)
     config = config.with_overrides(
         include=args.include,
         exclude=args.exclude,

@@ -260,6 +260,7 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
     `databases` (a `Schema`'s) are read one at a time, as the workers are ready for their
     pieces, the largest first."""
     from .cache import pool
+    from .progress import bar
 
     dialects = tuple(sorted(dialects))
     spool = Spool(on_disk=directory is not None)
@@ -292,6 +293,7 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
             yield batch
 
     made: dict[str, list] = {}
+    shown = bar(len(todo), "compiling", "databases")
     # workers start fresh (not forked from this process and its whole scan) and are sent their
     # pieces: each holds only what it compiles
     with pool(sum(sizes[n] for n in todo), PARALLEL_FROM_TABLES, jobs, fresh=True) as workers:
@@ -306,6 +308,8 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
                     done[name] = _joined([t for _, tables in parts for t in tables], dialects, spool)
                     if directory is not None:
                         _save(directory, keys[name], done[name])
+                    shown.update()
+    shown.close()
     return done
 
 

@@ -1,16 +1,20 @@
 """The command line, as CI and people use it: output formats and exit codes."""
 
+import io
 import json
 import os
 import pty
 import re
+import shutil
 import subprocess
 import sys
 
 import pytest
 
+from astschema import cli, progress
 from astschema.cli import colour_wanted
 from support import FIXTURES, run_cli as run
+from test_assembled import generated
 
 HUB = FIXTURES / "hub"
 
@@ -253,3 +257,40 @@ def test_check_colours_a_terminal_only_and_a_stored_run_keeps_to_that(tmp_path):
     assert re.sub(r"\x1b\[[0-9;]*m", "", painted).replace("\r\n", "\n") == piped.stdout
     assert "\x1b" not in _on_terminal(args, {**environ, "NO_COLOR": "1"})[1]
     assert _on_terminal(args, environ)[1] == painted  # stored, and still in colour
+
+
+@pytest.mark.parametrize("tty, quiet, environ, wanted", [
+    (True, False, {}, True),
+    (True, True, {}, False),  # --quiet
+    (False, False, {}, False),  # piped
+    (True, False, {"TERM": "dumb"}, False),
+])
+def test_progress_is_for_terminals_only(tty, quiet, environ, wanted):
+    assert progress.wanted(_Stream(tty), quiet, environ) is wanted
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bars_are_drawn_on_the_terminal_and_kept_out_of_the_output(tmp_path, monkeypatch):
+    tree = generated(tmp_path / "tree", modules=60)  # enough to parse and resolve on every core
+    args = ["ddl", str(tree), "--cache-dir", str(tmp_path / "cache")]
+    monkeypatch.setattr(progress, "DELAY", 0)  # every bar, however quick its stage
+    monkeypatch.setattr(progress, "_stream", None)  # as it was, once the test is done
+    terminal, out = _Terminal(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(sys, "stdout", out)
+    assert cli.main(args + ["--jobs", "2"]) in (0, 1)
+    drawn = terminal.getvalue()
+    assert all(f"{stage}:" in drawn for stage in ("parsing", "resolving", "compiling"))
+    assert "parsing" not in out.getvalue() and "\r" not in out.getvalue()
+    replayed = run(*args, "--jobs", "2")  # piped, answered from the run stored above
+    assert replayed.stdout == out.getvalue()
+    assert "\r" not in replayed.stderr and "parsing" not in replayed.stderr  # no bar was stored
+    quiet = _Terminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    shutil.rmtree(tmp_path / "cache")
+    cli.main(args + ["--jobs", "2", "--quiet"])
+    assert "parsing" not in quiet.getvalue()

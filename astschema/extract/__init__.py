@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .. import model, parse
 from ..diagnostics import Diagnostic, Location
+from ..progress import track
 from ..resolve import ClassRef, Project
 from .assembly import Plan, assemble, outline
 from .declarative import Declarative, Extension, TableDraft
@@ -106,7 +107,8 @@ def _made_ahead(project: Project, modules: list[str], kept):
     try:
         with pool(len(modules), PARALLEL_FROM_MODULES, project.config.jobs) as workers:
             # a few modules a batch: results wait until taken, and a batch comes back whole
-            yield dict.fromkeys(modules, iter(workers.map(_made_forked, modules, chunk=8)))
+            made = workers.map(_made_forked, modules, chunk=8)
+            yield dict.fromkeys(modules, iter(track(made, len(modules), "resolving", "modules")))
     finally:
         _FORKED = None
 
