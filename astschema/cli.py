@@ -196,7 +196,6 @@ def colour_wanted(stream, environ=None) -> bool:
 def _run(args) -> int:
     from .config import ConfigError, cache_directory, find_pyproject, load_config
 
-
     if args.config is not None and not args.config.is_file():
         raise ConfigError(f"{args.config}: no such file")
     config = load_config(args.config or find_pyproject(args.paths)).with_overrides(

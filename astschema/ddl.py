@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -296,7 +297,8 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
     shown = bar(len(todo), "compiling", "databases")
     # workers start fresh (not forked from this process and its whole scan) and are sent their
     # pieces: each holds only what it compiles
-    with pool(sum(sizes[n] for n in todo), PARALLEL_FROM_TABLES, jobs, fresh=True) as workers:
+    with pool(sum(sizes[n] for n in todo), PARALLEL_FROM_TABLES, jobs, fresh=True) as workers, \
+            contextlib.closing(shown):
         for (batch, _), compiled in workers.each(_compile_batch, ((batch, dialects) for batch in batches())):
             for (name, n, *_), tables in zip(batch, compiled, strict=True):
                 # spooled as they come, then copied in order when the database is whole; a
@@ -309,7 +311,6 @@ def compile_databases(databases, dialects, jobs: int | None = None, directory=No
                     if directory is not None:
                         _save(directory, keys[name], done[name])
                     shown.update()
-    shown.close()
     return done
 
 

@@ -33,8 +33,9 @@ class _Silent:
 
 
 def bar(total: int, label: str, unit: str):
-    """A bar counting `total` `unit`s, advanced by `update(count)` and ended by `close()`."""
-    if _stream is None:
+    """A bar counting `total` `unit`s, advanced by `update(count)` and ended by `close()` (none
+    for nothing to count: an edited run does not import tqdm)."""
+    if _stream is None or not total:
         return _Silent()
     from tqdm import tqdm
 
