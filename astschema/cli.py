@@ -181,16 +181,23 @@ def main(argv=None) -> int:
         return 2
 
 
-def colour_wanted(stream, environ=None) -> bool:
+def _terminal(stream, environ) -> bool:
+    """Whether `stream` is a terminal that can draw (colours, progress bars)."""
+    return stream.isatty() and environ.get("TERM") != "dumb"
+
+
+def colour_wanted(stream, environ) -> bool:
     """Whether findings written to `stream` are coloured: on a terminal, unless NO_COLOR is set
-    to anything but "" (no-color.org) or TERM is dumb; FORCE_COLOR (not "") colours them anywhere,
-    for CI logs that show colours without being terminals. NO_COLOR wins."""
-    environ = os.environ if environ is None else environ
+    to anything but "" (no-color.org); FORCE_COLOR (not "") colours them anywhere, for CI logs
+    that show colours without being terminals. NO_COLOR wins."""
     if environ.get("NO_COLOR"):
         return False
-    if environ.get("FORCE_COLOR"):
-        return True
-    return stream.isatty() and environ.get("TERM") != "dumb"
+    return bool(environ.get("FORCE_COLOR")) or _terminal(stream, environ)
+
+
+def progress_wanted(stream, quiet: bool, environ) -> bool:
+    """Whether a run draws progress bars on its stderr `stream`: a terminal, unless `--quiet`."""
+    return not quiet and _terminal(stream, environ)
 
 
 def _run(args) -> int:
@@ -205,8 +212,8 @@ def _run(args) -> int:
     # decided here, while stdout and stderr are still the terminal's; colour is part of the key
     # of a stored run (a run piped after a coloured one is not answered in colour), and bars go
     # to the terminal even while a stored run's stderr is captured
-    args.colour = (colour_wanted(sys.stdout), colour_wanted(sys.stderr))
-    progress.show_on(sys.stderr if progress.wanted(sys.stderr, args.quiet, os.environ) else None)
+    args.colour = (colour_wanted(sys.stdout, os.environ), colour_wanted(sys.stderr, os.environ))
+    progress.show_on(sys.stderr if progress_wanted(sys.stderr, args.quiet, os.environ) else None)
     config = config.with_overrides(
         include=args.include,
         exclude=args.exclude,

@@ -19,11 +19,6 @@ def show_on(stream) -> None:
     _stream = stream
 
 
-def wanted(stream, quiet: bool, environ) -> bool:
-    """Whether a command line run shows bars on its stderr `stream`: a terminal that can draw."""
-    return not quiet and stream.isatty() and environ.get("TERM") != "dumb"
-
-
 class _Silent:
     def update(self, count: int = 1) -> None:
         pass

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from astschema import cli, progress
-from astschema.cli import colour_wanted
+from astschema.cli import colour_wanted, progress_wanted
 from support import FIXTURES, run_cli as run
 from test_assembled import generated
 
@@ -266,7 +266,7 @@ def test_check_colours_a_terminal_only_and_a_stored_run_keeps_to_that(tmp_path):
     (True, False, {"TERM": "dumb"}, False),
 ])
 def test_progress_is_for_terminals_only(tty, quiet, environ, wanted):
-    assert progress.wanted(_Stream(tty), quiet, environ) is wanted
+    assert progress_wanted(_Stream(tty), quiet, environ) is wanted
 
 
 class _Terminal(io.StringIO):
