@@ -224,23 +224,24 @@ def test_colour_is_for_terminals_and_respects_no_color(tty, environ, wanted):
 
 
 def _on_terminal(args, environ):
-    """`python -m astschema ARGS` with stdout a terminal: what it printed there."""
+    """`python -m astschema ARGS` with stdout a terminal: what it printed there (read as it is
+    written: a full terminal buffer would stop the command)."""
     main, secondary = pty.openpty()
     try:
-        done = subprocess.run([sys.executable, "-m", "astschema", *map(str, args)], stdout=secondary,
-                              stderr=subprocess.DEVNULL, env=environ, timeout=300, check=False)
-        os.close(secondary)
-        secondary = None
-        out = b""
-        while True:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:  # the terminal closed: all read
-                break
-            if not chunk:
-                break
-            out += chunk
-        return done.returncode, out.decode()
+        with subprocess.Popen([sys.executable, "-m", "astschema", *map(str, args)], stdout=secondary,
+                              stderr=subprocess.DEVNULL, env=environ) as command:
+            os.close(secondary)
+            secondary = None
+            out = b""
+            while True:
+                try:
+                    chunk = os.read(main, 65536)
+                except OSError:  # the terminal closed: all read
+                    break
+                if not chunk:
+                    break
+                out += chunk
+        return command.returncode, out.decode()
     finally:
         os.close(main)
         if secondary is not None:
