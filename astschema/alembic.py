@@ -14,7 +14,6 @@ astschema could not read whole would be wrong.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -70,7 +69,7 @@ def _scan(paths, options) -> Schema:
     from .checker import check
     from .rules import ALL_RULES, ScanRule
 
-    schema = scan([Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)], **options)
+    schema = scan(paths, **options)
     codes = [rule.code for rule in ALL_RULES
              if issubclass(rule, ScanRule) and (rule.severity is Severity.ERROR or rule.code in INCOMPLETE)]
     found = check(schema, select=codes)

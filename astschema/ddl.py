@@ -90,49 +90,51 @@ def statements(metadata: sa.MetaData, dialect_name: str) -> tuple[list[str], lis
 
 @dataclass(frozen=True)
 class _Spooled:
-    """Statements kept in the run's spool (see `Statements.put`)."""
+    """Statements kept in the run's spool (see `Statements.put`): where, and how many."""
 
     place: tuple[int, int]
+    count: int
 
 
 class Statements(Mapping):
     """A database's statements per dialect (a tuple each, in foreign-key order), spooled: a
     database of 30,000 tables has 20 MB of DDL per dialect, never held whole."""
 
-    def __init__(self, spool: Spool, places: dict[str, tuple[int, int]]):
-        self._spool, self._places = spool, places  # per dialect, where its statements are
+    def __init__(self, spool: Spool, kept: dict[str, _Spooled]):
+        self._spool, self._kept = spool, kept  # per dialect, its statements
 
     @staticmethod
-    def put(spool: Spool, statements) -> tuple[int, int]:
-        """Keep statements (strings, or `_Spooled` ones, copied) in `spool`, a JSON string a
-        line (ASCII: a newline in a statement is escaped); where they are."""
-        return spool.put(piece for statement in statements
-                         for piece in ((statement.place,) if isinstance(statement, _Spooled)
-                                       else (json.dumps(statement), "\n")))
+    def put(spool: Spool, statements) -> _Spooled:
+        """Keep a sequence of statements (strings, or `_Spooled` ones, copied) in `spool`, a
+        JSON string a line (ASCII: a newline in a statement is escaped)."""
+        count = sum(statement.count if isinstance(statement, _Spooled) else 1 for statement in statements)
+        return _Spooled(spool.put(piece for statement in statements
+                                  for piece in ((statement.place,) if isinstance(statement, _Spooled)
+                                                else (json.dumps(statement), "\n"))), count)
 
     def __getitem__(self, dialect: str) -> tuple[str, ...]:
         return tuple(self.each(dialect))
 
     def __iter__(self):
-        return iter(self._places)
+        return iter(self._kept)
 
     def __len__(self) -> int:
-        return len(self._places)
+        return len(self._kept)
 
     def each(self, dialect: str):
         """The dialect's statements one at a time, read in pieces."""
         rest = ""
-        for piece in self._spool.text(self._places[dialect]):
+        for piece in self.lines(dialect):
             lines, _, rest = (rest + piece).rpartition("\n")
             if lines:
                 yield from json_lines(lines + "\n")
 
     def lines(self, dialect: str):
         """The dialect's statements as kept, a JSON string a line, in pieces."""
-        return self._spool.text(self._places[dialect])
+        return self._spool.text(self._kept[dialect].place)
 
     def count(self, dialect: str) -> int:
-        return sum(piece.count("\n") for piece in self.lines(dialect))
+        return self._kept[dialect].count
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ class _CompiledTable:
     def spooled(self, spool: Spool) -> _CompiledTable:
         """This table with its statements in `spool` (those of 100,000 tables take some 200 MB)."""
         return replace(self, statements={dialect: made if isinstance(made, str) else
-                                         (made[0], _Spooled(Statements.put(spool, made[1])))
+                                         (made[0], Statements.put(spool, made[1]))
                                          for dialect, made in self.statements.items()})
 
 
@@ -349,7 +351,7 @@ def _load(directory, key: str, spool: Spool) -> Compiled | None:
                 text = lined.take(count)
                 if not all(type(statement) is str for statement in json_lines(text)):
                     return None  # a statement is never spooled unchecked
-                places[dialect] = spool.put([text])
+                places[dialect] = _Spooled(spool.put([text]), count)
             lined.end()
         return Compiled(
             problems=tuple((message, at(where)) for message, where in document["problems"]),

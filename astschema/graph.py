@@ -114,10 +114,10 @@ def targets(table: model.Table) -> tuple[str, ...]:
 
 
 def creation_order(graph: nx.MultiDiGraph, database: str) -> list[str]:
-    import networkx as nx
-
     """Tables of one database, each after the tables it references (keys with use_alter and
     self-references do not order). Raises networkx.NetworkXUnfeasible on a cycle."""
+    import networkx as nx
+
     order = nx.DiGraph()
     order.add_nodes_from(t for d, t in graph.nodes if d == database)
     for (sd, st), (td, tt), data in graph.edges(data=True):
@@ -127,9 +127,9 @@ def creation_order(graph: nx.MultiDiGraph, database: str) -> list[str]:
 
 
 def database_graph(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """Databases as nodes, one edge per cross-database key (for creation order of databases)."""
     import networkx as nx
 
-    """Databases as nodes, one edge per cross-database key (for creation order of databases)."""
     databases = nx.MultiDiGraph()
     databases.add_nodes_from(sorted({d for d, _ in graph.nodes}))
     for source, target, data in graph.edges(data=True):

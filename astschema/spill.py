@@ -43,7 +43,7 @@ def held_digest(database: model.Database) -> str:
 
 def table_digest(text: bytes) -> str:
     """`Schema.table_digest` of a table, from its text."""
-    return hashlib.blake2b(text, digest_size=16).hexdigest()
+    return store.digest(text)
 
 
 class Spilled(NamedTuple):

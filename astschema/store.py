@@ -235,7 +235,7 @@ def meanings(directory: Path, models, others, max_bytes: int):
         known = stored_meaning(directory, key)
         if path in models:
             keys[str(path)] = key, known
-        found[str(path)] = summarized(known) if known else "bytes:" + _digest(data)
+        found[str(path)] = summarized(known) if known else "bytes:" + digest(data)
         if known is None:
             unknown.append((data, str(path), path in models))
     return found, unknown, keys
@@ -266,7 +266,7 @@ def load_run(directory: Path, key: str) -> dict | None:
         if document.get("key") == key and isinstance(document.get("stderr"), str) \
                 and document.get("exit_code") in (0, 1):
             data = (runs / f"{key}.out").read_bytes()
-            if document.get("stdout") == _digest(data):
+            if document.get("stdout") == digest(data):
                 document["stdout"] = data.decode("utf-8")
                 return document
     except (OSError, ValueError, AttributeError):
@@ -301,5 +301,6 @@ def store_run(directory: Path, key: str, stdout, stderr: str, exit_code: int) ->
         pass
 
 
-def _digest(data: bytes) -> str:
+def digest(data: bytes) -> str:
+    """The hex digest the cache names and checks its texts by."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()

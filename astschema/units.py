@@ -30,10 +30,6 @@ cache.register(Unit, TableDraft, Extension, ColumnDraft, PendingForeignKey, Pend
                model.Index, model.Constraint, model.Relationship, made_by={model.SQLCall: model.sql_call})
 
 
-def _digest(text: bytes) -> str:
-    return hashlib.blake2b(text, digest_size=16).hexdigest()
-
-
 @dataclasses.dataclass(frozen=True)
 class KeptText:
     """A kept unit's JSON text where its entry holds it, after the first line: read, and
@@ -52,7 +48,7 @@ class KeptText:
                 text = entry.read()
         except OSError:
             return None
-        return text if _digest(text) == self.digest else None
+        return text if store.digest(text) == self.digest else None
 
 
 class Kept:
@@ -121,7 +117,7 @@ class Kept:
         except (TypeError, ValueError, RecursionError):
             return None  # a value the codec cannot store: extracted again next time
         head = json.dumps({"module": unit.module, "reads": reads, "tree": self.project.tree() if unit.searched else None,
-                           "unit": _digest(text.encode("ascii"))})
+                           "unit": store.digest(text.encode("ascii"))})
         # spliced, not parsed again; the codec's JSON is ASCII, on one line
         store.keep(self.directory.parent, self._path(unit.module), f'{head[:-1]},"outline":{outlined}}}\n{text}')
         return text
@@ -149,7 +145,7 @@ class Waiting:
         is kept)."""
         if self._spool.on_disk:
             self.digests.append(text.digest if isinstance(text, KeptText) else
-                                None if text is None else _digest(text.encode("ascii")))
+                                None if text is None else store.digest(text.encode("ascii")))
         self._tables += len(sketch.notes)
         if unit is not None and self._tables > HELD_TABLES and text is None:
             try:

@@ -322,7 +322,6 @@ def test_spooled_statements_come_back_whole_in_any_pieces(on_disk):
     """Compiled statements wait in a temporary file (in memory without a cache, which writes
     nothing); read back whole, or copied out in pieces (into the cache) cut anywhere, non-ASCII
     text included."""
-    from astschema import ddl
     from astschema.ddl import Statements
     from astschema.store import Spool, json_lines
 
@@ -334,11 +333,11 @@ def test_spooled_statements_come_back_whole_in_any_pieces(on_disk):
     assert json_lines("".join(statements.lines("sqlite"))) == strings and statements.count("sqlite") == 3
     assert list(statements.each("sqlite")) == strings
     assert dict(statements) == {"sqlite": tuple(strings), "postgresql": ("x",)}
-    copied = Statements(spool, {"sqlite": Statements.put(spool, [ddl._Spooled(place), "y", ddl._Spooled(place)]),
+    copied = Statements(spool, {"sqlite": Statements.put(spool, [place, "y", place]),
                                 "none": Statements.put(spool, [])})
     assert copied["sqlite"] == (*strings, "y", *strings) and copied["none"] == ()
     assert json_lines("".join(copied.lines("none"))) == [] and copied.count("none") == 0
-    assert "".join(spool.text(place, size=7)) == spool.get(place).decode()
+    assert "".join(spool.text(place.place, size=7)) == spool.get(place.place).decode()
 
 
 def test_settled_freezes_the_heap_for_its_phase_only():

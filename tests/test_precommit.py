@@ -12,9 +12,9 @@ from support import FIXTURES
 from test_cache import ROOT
 
 
-def git(repo: Path, *args: str) -> subprocess.CompletedProcess:
+def git(repo: Path, *args: str, env=None) -> subprocess.CompletedProcess:
     return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args], cwd=repo,
-                          capture_output=True, text=True, timeout=600, check=False)
+                          env=env, capture_output=True, text=True, timeout=900, check=False)
 
 
 def test_hook_passes_a_clean_tree_and_stops_a_broken_one(tmp_path):
@@ -30,16 +30,14 @@ def test_hook_passes_a_clean_tree_and_stops_a_broken_one(tmp_path):
                                capture_output=True, text=True, timeout=600, check=False)
     assert installed.returncode == 0, installed.stderr
     git(repo, "add", "-A")
-    clean = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "clean"],
-                           cwd=repo, env=environ, capture_output=True, text=True, timeout=900, check=False)
+    clean = git(repo, "commit", "-qm", "clean", env=environ)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "astschema check" in clean.stdout + clean.stderr and "Passed" in clean.stdout + clean.stderr
 
     models = repo / "modules" / "core" / "settings" / "db_models.py"
     models.write_text(models.read_text() + "\n\nclass Broken(SettingsBase):\n    note = Column(String(10))\n")
     git(repo, "add", "-A")
-    broken = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "broken"],
-                            cwd=repo, env=environ, capture_output=True, text=True, timeout=900, check=False)
+    broken = git(repo, "commit", "-qm", "broken", env=environ)
     output = broken.stdout + broken.stderr
     assert broken.returncode != 0 and "Failed" in output
     assert "modules/core/settings/db_models.py:" in output and "AS203" in output  # the finding, at file:line

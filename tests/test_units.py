@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import astschema
-from astschema import cache, cli, extract, units
+from astschema import cache, cli, extract, store, units
 from astschema.extract import assembly
 from test_cache import FIXTURES
 from test_cache import MODEL as SHOP
@@ -171,7 +171,7 @@ def _forged(entry: bytes, text: bytes, outline=None) -> bytes:
     """An entry whose unit is `text`, with the digest of it (and another outline): what no
     damage makes, only a forger."""
     head = json.loads(entry.partition(b"\n")[0])
-    head["unit"] = units._digest(text)
+    head["unit"] = store.digest(text)
     if outline is not None:
         head["outline"] = json.loads(cache.encode(outline))
     return json.dumps(head).encode() + b"\n" + text
