@@ -7,17 +7,15 @@ models without importing the application.
 For Alembic's multi-database layout, `metadata_by_database` gives one `MetaData` per database,
 keyed by name as that template keys its engines. The tables are those `ddl` compiles: a key into
 another database cannot be declared in this one and is left out (its column stays). A scan that
-met an error or left something out (`INCOMPLETE`), or a table SQLAlchemy refused to build,
+met an error or left something out (`checker.unreadable`), or a table SQLAlchemy refused to build,
 raises `SchemaError` with each problem at `file:line`: a migration generated from a schema
 astschema could not read whole would be wrong.
 """
 
 from __future__ import annotations
 
-
 import sqlalchemy as sa
 
-from .diagnostics import Severity
 from .model import Schema
 
 
@@ -56,23 +54,13 @@ def _built(schema: Schema, names: list[str]) -> dict[str, sa.MetaData]:
     return found
 
 
-# Warnings of the scan that leave a schema incomplete: a column whose type is unknown (AS201),
-# a class that may be a model left out (AS202), an argument left out (AS204). A migration
-# generated without them would be wrong, so they stop it as errors do.
-INCOMPLETE = frozenset({"AS201", "AS202", "AS204"})
-
-
 def _scan(paths, options) -> Schema:
-    """The scan, refused on its errors and on what leaves it incomplete (suppressions and the
-    configuration's `ignore` apply, as for `check`)."""
+    """The scan, refused when it cannot be read whole (`checker.unreadable`)."""
     from .api import scan
-    from .checker import check
-    from .rules import ALL_RULES, ScanRule
+    from .checker import unreadable
 
     schema = scan(paths, **options)
-    codes = [rule.code for rule in ALL_RULES
-             if issubclass(rule, ScanRule) and (rule.severity is Severity.ERROR or rule.code in INCOMPLETE)]
-    found = check(schema, select=codes)
+    found = unreadable(schema)
     if found:
         raise SchemaError("the models cannot be read whole:\n" + "\n".join(map(str, found)))
     return schema

@@ -7,10 +7,10 @@ import json
 
 from . import cache, store
 from . import units  # noqa: F401  (it registers the model's classes with the codec)
-from .diagnostics import Diagnostic, Location
+from .diagnostics import Diagnostic, Location, Severity
 from .graph import home
 from .model import ForeignKey, Schema
-from .rules import ALL_RULES, CheckContext, DatabaseRule
+from .rules import ALL_RULES, CheckContext, DatabaseRule, ScanRule
 from .rules.suppression import UnusedSuppression
 from .store import identity
 
@@ -45,6 +45,20 @@ def check(schema: Schema, *, select=None, ignore=None) -> list[Diagnostic]:
     if selected(UnusedSuppression.code, select, ignore):
         kept += _unused(schema.suppressions, used, select, ignore)
     return sorted(kept, key=Diagnostic.order)
+
+
+# Warnings of the scan that leave a schema incomplete: a column whose type is unknown (AS201),
+# a class that may be a model left out (AS202), an argument left out (AS204). What is made
+# from a schema without them (a migration, a snapshot) would be wrong, so they stop it as
+# errors do.
+INCOMPLETE = frozenset({"AS201", "AS202", "AS204"})
+
+
+def unreadable(schema: Schema) -> list[Diagnostic]:
+    """What keeps the models from being read whole: the scan's errors, and its warnings in
+    `INCOMPLETE` (suppressions and the configuration's `ignore` apply, as for `check`)."""
+    return check(schema, select=[rule.code for rule in ALL_RULES if issubclass(rule, ScanRule)
+                                 and (rule.severity is Severity.ERROR or rule.code in INCOMPLETE)])
 
 
 def _database_findings(context: CheckContext, name: str, rules) -> tuple[list, list]:

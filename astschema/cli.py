@@ -19,6 +19,9 @@ examples:
   python -m astschema check modules/ --output-format sarif > astschema.sarif
   python -m astschema ddl modules/ --dialect postgresql --database framework
   python -m astschema dump modules/ --format json > schema.json
+  python -m astschema snapshot modules/ -o schema.lock.json
+  python -m astschema check modules/ --against schema.lock.json
+  python -m astschema fix modules/ --diff
   python -m astschema rules AS301
   python -m astschema clean
 """
@@ -93,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output-format", choices=FORMATS, default="text",
                        help="text (default), json, sarif (SARIF 2.1.0), github (workflow annotations)")
     check.add_argument("--statistics", action="store_true", help="count findings per rule")
+    check.add_argument("--against", type=Path, metavar="FILE",
+                       help="a snapshot (see `snapshot`): report every change of the schema since it (AS601)")
+    check.add_argument("--fix", action="store_true",
+                       help="first rewrite what has one right answer (see `fix`), then check what is left")
 
     ddl = commands.add_parser("ddl", help="print CREATE TABLE / CREATE INDEX statements per database",
                               description="Print, for each database, a '-- database: NAME' line and the "
@@ -108,6 +115,23 @@ def build_parser() -> argparse.ArgumentParser:
                                            "source locations and findings as JSON (format_version 1, in README).")
     _common(dump)
     dump.add_argument("--format", choices=("json",), default="json", help="output format (json)")
+
+    snapshot = commands.add_parser(
+        "snapshot", help="write the schema as stable, sorted JSON, to commit and check against",
+        description="Write every database's tables, columns, keys, constraints and indexes as SQLAlchemy builds "
+                    "them, sorted, one line per item, without source locations: commit it, and `check --against` "
+                    "it in CI. Nothing is written when the models cannot be read whole.")
+    _common(snapshot)
+    snapshot.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+
+    fix = commands.add_parser(
+        "fix", help="rewrite what has one right answer (deprecated base factory, missing extend_existing)",
+        description="Rewrite, with libcst, the findings of rules that have one right answer, keeping formatting, "
+                    "comments and every other import; each file written whole, and only if unchanged since read. "
+                    "`python -m astschema rules` marks the rules that fix.")
+    _common(fix)
+    fix.add_argument("--diff", action="store_true",
+                     help="print a unified diff and write nothing (exit 1 when something would change)")
 
     summary = commands.add_parser("summary", help="list discovered databases with table counts",
                                   description="One line per database: its tables and the modules they come from.")
@@ -166,13 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "rules":
-        return _rules(args)
     from .config import ConfigError
     from .store import CacheError
 
     try:
-        return _run(args)
+        return _rules(args) if args.command == "rules" else _run(args)
+    except BrokenPipeError:  # the reader stopped reading (`| head`): stop too, quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more at exit either
+        return 1
     except (ConfigError, CacheError) as exc:
         print(f"astschema: {exc}", file=sys.stderr)
         return 2
@@ -223,8 +248,13 @@ def _run(args) -> int:
         warnings_as_errors=args.warnings_as_errors,
         follow_symlinks=args.follow_symlinks,
         jobs=args.jobs,
+        against=None if getattr(args, "against", None) is None else str(args.against),
     )
     cache = None if args.no_cache else cache_directory(config)
+    if args.command == "check" and args.fix:  # as ruff: fix first, then report what is left
+        fixing = argparse.Namespace(**{**vars(args), "command": "fix", "diff": False})
+        if _execute(fixing, config, cache) != 0:
+            return 1
     if cache is not None and args.command in STORED_COMMANDS:
         return _stored(args, config, cache)
     return _execute(args, config, cache)
@@ -246,7 +276,7 @@ def _stored(args, config, cache) -> int:
     from .store import load_run, run_key, store_run, summarized
 
     invocation = json.dumps([os.getcwd(), sorted((k, repr(v)) for k, v in vars(args).items()),
-                             repr(dataclasses.asdict(config)), config.source])
+                             repr(dataclasses.asdict(config)), config.source, _snapshot_digest(config.against)])
     found, unknown, parser, discovered = _meanings(args, config, cache)
     key = run_key(invocation, found)
     stored = load_run(cache, key)
@@ -272,6 +302,19 @@ def _stored(args, config, cache) -> int:
         shutil.copyfileobj(out, sys.stdout)
     sys.stderr.write(err.getvalue())
     return code
+
+
+def _snapshot_digest(path: str | None) -> str | None:
+    """A digest of the snapshot checked against, if any: part of a stored run's key, since the
+    findings depend on it."""
+    from .store import digest
+
+    if path is None:
+        return None
+    try:
+        return digest(Path(path).read_bytes())
+    except OSError as exc:
+        return f"unreadable: {exc.strerror}"
 
 
 def _meanings(args, config, cache):
@@ -346,6 +389,10 @@ def _after_scan(schema, args, config) -> int:
         return _create_or_diff(schema, args, findings)
     elif args.command == "graph":
         return _graph(schema, args)
+    elif args.command == "snapshot":
+        return _snapshot(schema, args, findings, config)
+    elif args.command == "fix":
+        return _fix(findings, args)
     else:
         output = {"ddl": _ddl, "dump": _dump, "summary": _summary}[args.command](schema, args, findings)
         if output is None:
@@ -356,6 +403,11 @@ def _after_scan(schema, args, config) -> int:
         if not args.quiet:
             for finding in findings:
                 print(render([finding], "text", quiet=True, colour=args.colour[1]).rstrip("\n"), file=sys.stderr)
+    return _exit_code(findings, config)
+
+
+def _exit_code(findings, config) -> int:
+    """1 when there are errors (warnings too, with warnings-as-errors), else 0."""
     failing = ("error", "warning") if config.warnings_as_errors else ("error",)
     return 1 if any(f.severity.value in failing for f in findings) else 0
 
@@ -394,6 +446,7 @@ def _create_or_diff(schema, args, findings) -> int:
 
 def _graph(schema, args) -> int:
     from .diagram import DiagramError, inject, render
+    from .output import write_file
 
     try:
         if args.inject is not None:
@@ -409,13 +462,58 @@ def _graph(schema, args) -> int:
         print(f"astschema: {exc}", file=sys.stderr)
         return 2
     if args.output is not None:
-        args.output.write_bytes(output if isinstance(output, bytes) else output.encode())
+        write_file(args.output, output if isinstance(output, bytes) else output.encode())
         print(f"wrote {args.output}", file=sys.stderr)
     elif isinstance(output, bytes):
         sys.stdout.buffer.write(output)
     else:
         sys.stdout.write(output)
     return 0
+
+
+def _snapshot(schema, args, findings, config) -> int:
+    from .checker import unreadable
+    from .output import write_file
+    from .report import escape, render
+    from .snapshot import render as text, snapshot
+
+    if not args.quiet:
+        sys.stderr.write(render(findings, "text", quiet=True, colour=args.colour[1]))
+    document, problems = snapshot(schema)
+    refused = unreadable(schema) + [f"{location or '<model>'}: {message}" for _, message, location in problems]
+    if refused:
+        if args.quiet:  # the reasons, at least
+            print("\n".join(escape(str(item)) for item in refused), file=sys.stderr)
+        print(f"astschema: the models cannot be read whole ({len(refused)} problems); no snapshot written",
+              file=sys.stderr)
+        return 1
+    output = text(document)
+    if args.output is None:
+        sys.stdout.write(output)
+    else:
+        write_file(args.output, output.encode("utf-8"))
+        if not args.quiet:
+            tables = sum(len(tables) for tables in document["databases"].values())
+            print(f"wrote {args.output}: {len(document['databases'])} databases, {tables} tables", file=sys.stderr)
+    return _exit_code(findings, config)
+
+
+def _fix(findings, args) -> int:
+    from .fix import diff, fixes, write_fixes
+    from .report import LAYOUT, escape
+
+    done, problems = fixes(findings)
+    if args.diff:
+        sys.stdout.write("".join(escape(diff(fix), keep=LAYOUT) for fix in done))
+    else:
+        problems += write_fixes(done)
+    for problem in problems:
+        print(f"astschema: {escape(problem)}", file=sys.stderr)
+    if not args.quiet:
+        count = sum(len(fix.fixed) for fix in done)
+        print(f"{'would fix' if args.diff else 'fixed'} {count} findings in {len(done)} files; "
+              f"{len(findings) - count} left (see `check`)", file=sys.stderr)
+    return 1 if problems or (args.diff and done) else 0
 
 
 def _flat(groups):
@@ -430,20 +528,23 @@ def _rules(args) -> int:
         return 0
     if args.code is None:
         for rule in ALL_RULES:
-            print(f"{rule.code}  {rule.severity.value:<7}  {rule.name:<36}  {rule.summary()}")
+            print(f"{rule.code}  {rule.severity.value:<7}  {'fix' if rule.fixable() else '   '}  {rule.name:<36}  "
+                  f"{rule.summary()}")
         return 0
     rule = BY_CODE.get(args.code.upper())
     if rule is None:
         print(f"astschema: no rule {args.code} (see `python -m astschema rules`)", file=sys.stderr)
         return 2
-    print(f"{rule.code} {rule.name} ({rule.severity.value})\n\n{rule.doc()}")
+    fixes = "; `python -m astschema fix` fixes it" if rule.fixable() else ""
+    print(f"{rule.code} {rule.name} ({rule.severity.value}{fixes})\n\n{rule.doc()}")
     return 0
 
 
 def rules_markdown(rules) -> str:
     """The rules table of README, from the rules themselves."""
-    lines = ["| code | severity | name | what it finds |", "| --- | --- | --- | --- |"]
-    lines += [f"| {r.code} | {r.severity.value} | {r.name} | {r.summary()} |" for r in rules]
+    lines = ["| code | severity | fix | name | what it finds |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {r.code} | {r.severity.value} | {'yes' if r.fixable() else ''} | {r.name} | {r.summary()} |"
+              for r in rules]
     return "\n".join(lines) + "\n"
 
 

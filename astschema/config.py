@@ -28,7 +28,10 @@ class Config:
     # (from_database, to_database) pairs whose foreign keys are allowed (one server, schemas)
     allow_cross_database: tuple[tuple[str, str], ...] = ()
     warnings_as_errors: bool = False
+    # every declarative table must say __table_args__ = {"extend_existing": True} (AS402)
+    require_extend_existing: bool = False
     jobs: int | None = None  # worker processes; None: one per core
+    against: str | None = None  # a snapshot file (`snapshot -o`) the models are held against (AS601)
     cache_dir: str | None = None  # default: .astschema_cache beside the pyproject.toml, or here
     source: str | None = field(default=None, compare=False)  # the pyproject.toml it came from
 
@@ -90,7 +93,9 @@ def load_config(path: Path | None) -> Config:
         "ignore": list,
         "allow-cross-database": list,
         "warnings-as-errors": bool,
+        "require-extend-existing": bool,
         "cache-dir": str,
+        "against": str,
         "jobs": int,
     }
     values = {}
@@ -103,8 +108,9 @@ def load_config(path: Path | None) -> Config:
     pairs = values.get("allow_cross_database", [])
     if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) for n in p) for p in pairs):
         raise ConfigError(f"{path}: [tool.astschema] allow-cross-database must be a list of [from, to] pairs")
-    if "cache_dir" in values:  # relative to the file that says it
-        values["cache_dir"] = str(path.parent / values["cache_dir"])
+    for key in ("cache_dir", "against"):  # relative to the file that says it
+        if key in values:
+            values[key] = str(path.parent / values[key])
     if "base_factories" in values:  # configured factories add to the defaults
         values["base_factories"] = DEFAULT_BASE_FACTORIES + tuple(values["base_factories"])
     return Config(source=str(path)).with_overrides(**values)

@@ -14,11 +14,11 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 
 import networkx as nx
 
 from . import model
+from .output import write_file
 from .report import escape
 from .graph import foreign_keys
 
@@ -319,7 +319,7 @@ def inject(markdown_path, mermaid_text: str, *, check: bool = False) -> bool:
     if lines[start + 1:end] == block:
         return True
     if not check:
-        _write_atomic(path, b"".join(lines[:start + 1] + block + lines[end:]))
+        write_file(path, b"".join(lines[:start + 1] + block + lines[end:]))
     return False
 
 
@@ -341,20 +341,3 @@ def _markers(lines: list[bytes]) -> tuple[int | None, int | None]:
             end = index
             break
     return start, end
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    # A temporary file beside the target, then os.replace: readers see the old or the new file.
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".astschema-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, os.stat(path).st_mode & 0o7777)  # mkstemp makes 0600; keep the file's mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

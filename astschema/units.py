@@ -56,7 +56,8 @@ class Kept:
 
     def __init__(self, directory: Path, project: Project):
         self.directory, self.project = directory / "units", project
-        config = dataclasses.replace(project.config, jobs=None, cache_dir=None)  # neither changes a result
+        # none of these changes what a module means (the snapshot checked against is read after)
+        config = dataclasses.replace(project.config, jobs=None, cache_dir=None, against=None)
         self._scan = hashlib.blake2b(
             "\0".join([store.identity(), repr(dataclasses.asdict(config)), *map(str, project.roots)]).encode(),
             digest_size=16,

@@ -8,7 +8,9 @@ each table to a database (``metadata.info["database"]``, else the defining modul
 ``DATABASE_NAME``, else the default) and prints, as JSON, the CREATE TABLE / CREATE INDEX
 DDL that SQLAlchemy compiles for sqlite and postgresql. Foreign keys whose target table is
 not in the same MetaData (cross-database keys) are removed first and listed in
-``dropped_foreign_keys``; their columns stay. astschema itself never imports scanned code;
+``dropped_foreign_keys``; their columns stay. Each table is also given as a snapshot
+describes it (``described``, by ``astschema.snapshot.describe``, which reads SQLAlchemy's
+objects only). astschema itself never imports scanned code;
 only this harness, run in a subprocess by the tests, does.
 """
 
@@ -23,6 +25,8 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import registry as Registry
 from sqlalchemy.schema import CreateIndex, CreateTable
+
+from astschema.snapshot import describe
 
 DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
 
@@ -144,7 +148,7 @@ def main(argv=None):
                 owner.get(id(table)), "DATABASE_NAME", None) or args.default_database
             tables_of.setdefault(database, []).append(table)
             db = databases.setdefault(
-                database, {"tables": {}, "indexes": {}, "dropped_foreign_keys": []})
+                database, {"tables": {}, "indexes": {}, "described": {}, "dropped_foreign_keys": []})
             for fkc in list(table.foreign_key_constraints):
                 fks = list(fkc.elements)
                 if all(resolves(fk) for fk in fks):
@@ -154,6 +158,7 @@ def main(argv=None):
                     fk.parent.foreign_keys.discard(fk)
                     table.foreign_keys.discard(fk)
                     db["dropped_foreign_keys"].append(fk_line(table, fk))
+            db["described"][table.fullname] = describe(table)
             try:
                 db["tables"][table.fullname] = compile_all(CreateTable(table))
                 for index in table.indexes:

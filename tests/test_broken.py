@@ -4,6 +4,7 @@ The exact set of (code, path, line) findings is written out below, so a new fals
 or a lost finding fails this test. fixtures/broken/README.md explains each planted mistake.
 """
 
+import ast
 import dataclasses
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 import astschema
 from astschema.checker import check
+from astschema.config import Config
 from astschema.rules import ALL_RULES
 
 TREE = Path(__file__).resolve().parent.parent / "fixtures" / "broken"
@@ -77,6 +79,9 @@ EXPECTED = [
     ("AS401", SETTINGS, 27),  # get_database_base(DATABASE_NAME)
     ("AS501", ERRORS, 59),  # server_default=text("'unknown' -- filled in by the collector")
     ("AS502", SEARCH, 9),  # DATABASE_NAME = "search-index"
+
+    # -- snapshot -------------------------------------------------------------------------------
+    ("AS601", SETTINGS, 54),  # settings_values.key String(200); schema.lock.json says String(100)
 ]
 
 
@@ -90,7 +95,7 @@ def places(findings) -> list[tuple[str, str, int]]:
 
 @pytest.fixture(scope="module")
 def schema():
-    return astschema.scan([TREE])
+    return astschema.scan([TREE], config=Config().with_overrides(against=str(TREE / "schema.lock.json")))
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +117,40 @@ def test_exact_findings(findings):
     assert found == sorted(EXPECTED)  # the same counts, too
 
 
-def test_every_rule_appears(findings):
-    assert {rule.code for rule in ALL_RULES} - {f.code for f in findings} == set()
+@pytest.fixture(scope="module")
+def extend_existing():
+    """AS402's findings: the configuration must ask for extend_existing everywhere."""
+    required = astschema.scan([TREE], config=Config().with_overrides(require_extend_existing=True))
+    return check(required, select=["AS402"])
+
+
+def test_every_rule_appears(findings, extend_existing):
+    assert {rule.code for rule in ALL_RULES} - {f.code for f in findings + extend_existing} == set()
+
+
+def test_extend_existing_is_asked_of_every_table_without_it(extend_existing):
+    """Where `require-extend-existing` finds a class, read independently with `ast`: every class
+    with a `__tablename__` whose source does not say extend_existing, at its `__table_args__`
+    when it has them, else at the class; but ReportSchedule, whose base is never imported
+    (AS202): not known to be a model, it is left out."""
+    expected = []
+    for path in sorted(TREE.rglob("db_models.py")):
+        try:
+            text = path.read_text()
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, UnicodeDecodeError):  # the unreadable and unparsable files
+            continue
+        for node in ast.walk(tree):
+            assigned = {target.id: statement.value for statement in getattr(node, "body", [])
+                        if isinstance(statement, ast.Assign) for target in statement.targets
+                        if isinstance(target, ast.Name)}
+            if (isinstance(node, ast.ClassDef) and "__tablename__" in assigned
+                    and "extend_existing" not in ast.get_source_segment(text, node)):
+                args = assigned.get("__table_args__")
+                expected.append(("AS402", path.relative_to(TREE).as_posix(), (args or node).lineno))
+    expected.remove(("AS402", REPORTING, 35))
+    assert len(expected) == 19
+    assert places(extend_existing) == sorted(expected)
 
 
 def test_the_unreadable_file_really_has_a_nul_byte():

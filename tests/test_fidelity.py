@@ -7,7 +7,7 @@ Tables and indexes are compared one by one, for sqlite and postgresql.
 import pytest
 
 import astschema
-from support import FIXTURES, assert_same_ddl, astschema_ddl, run_groundtruth
+from support import FIXTURES, assert_same_ddl, assert_same_snapshot, astschema_ddl, run_groundtruth
 
 TREES = [FIXTURES / "hub", *sorted(p for p in (FIXTURES / "patterns").iterdir() if p.is_dir())]
 
@@ -16,8 +16,9 @@ TREES = [FIXTURES / "hub", *sorted(p for p in (FIXTURES / "patterns").iterdir() 
 def test_ddl_matches_import(tree):
     truth = run_groundtruth(tree)
     assert truth["import_errors"] == {}, "the fixture itself must import"
-    ours = astschema_ddl(astschema.scan([tree]))
-    assert_same_ddl(truth, ours)
+    schema = astschema.scan([tree])
+    assert_same_ddl(truth, astschema_ddl(schema))
+    assert_same_snapshot(truth, schema)
 
 
 TABLE = """\

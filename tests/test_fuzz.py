@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, example, given, note, seed, settings
 import astschema
 from astschema.checker import check
 from fuzz_models import Tree, arbitrary_sources, model_trees
-from support import assert_same_ddl, astschema_ddl, run_groundtruth
+from support import assert_same_ddl, assert_same_snapshot, astschema_ddl, run_groundtruth
 
 EXAMPLES = int(os.environ.get("ASTSCHEMA_FUZZ_EXAMPLES", "15"))
 ROBUSTNESS_FACTOR = {"grammar": 0.2, "node": 1, "fixture": 10, "model": 4}
@@ -146,6 +146,7 @@ def test_fidelity_fuzz(tree):
         schema = astschema.scan([root])
         note(f"astschema diagnostics: {[str(d) for d in schema.diagnostics]}")
         assert_same_ddl(truth, astschema_ddl(schema))
+        assert_same_snapshot(truth, schema)
 
 
 # -- robustness -------------------------------------------------------------------------------

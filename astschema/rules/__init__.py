@@ -5,8 +5,9 @@ from .keys import (CrossDatabaseCycle, CrossDatabaseForeignKey, ForeignKeyCycle,
                    TargetNotUnique, TypeMismatch, UnknownForeignKeyTarget)
 from .safety import RawSqlFragment, UnsafeDatabaseName
 from .scan import (DatabaseNameDisagreesWithBase, DeprecatedGetDatabaseBase, MissingDatabaseName,
-                   NonStaticArgument, NonStaticDatabaseName, SyntaxErrorRule, TableDefinedTwice, TypeAssumed,
+                   MissingExtendExisting, NonStaticArgument, NonStaticDatabaseName, SyntaxErrorRule, TableDefinedTwice, TypeAssumed,
                    UnknownColumn, UnknownTableName, UnreadableFile, UnresolvedName, UnresolvedType)
+from .snapshot import SchemaDiffersFromSnapshot
 from .suppression import UnusedSuppression
 from .tables import (DuplicateColumn, DuplicateConstraintName, NoPrimaryKey, NotBuildable, NotExpressible,
                      SameTableInTwoDatabases, SchemaDisagreesWithDatabase)
@@ -20,8 +21,9 @@ ALL_RULES: tuple[type[Rule], ...] = tuple(sorted(
         DuplicateConstraintName,
         CrossDatabaseForeignKey, UnknownForeignKeyTarget, TargetNotUnique, TypeMismatch, SetNullOnNonNullable,
         SchemaDisagreesWithDatabase, ForeignKeyCycle, CrossDatabaseCycle,
-        DeprecatedGetDatabaseBase,
+        DeprecatedGetDatabaseBase, MissingExtendExisting,
         RawSqlFragment, UnsafeDatabaseName,
+        SchemaDiffersFromSnapshot,
     ],
     key=lambda rule: rule.code,
 ))

@@ -2,7 +2,7 @@
 
 A rule has a stable `code`, a `name`, a `severity`, and `VALID` / `INVALID` examples that the
 test suite scans and checks: each INVALID example lists the (path, line, col) its findings must
-have. Most rules look at one database at a time (`DatabaseRule.check_database`), with the
+have, and, for a rule that can fix its findings (`fix`), the files as fixed. Most rules look at one database at a time (`DatabaseRule.check_database`), with the
 resolved foreign keys of its tables, through a `CheckContext`: the check runner gives every such
 rule each database in turn, so that a database is read once whatever the rules. `check` sees
 the whole schema; a rule never re-parses.
@@ -27,6 +27,7 @@ class Invalid:
     files: dict[str, str] | str
     expected: tuple[tuple[str, int, int], ...]  # (path, line, col)
     config: dict = field(default_factory=dict)  # scan / check options, e.g. {"allow_cross_database": ...}
+    fixed: dict[str, str] | str | None = None  # the files `fix` makes of `files` (those it changes)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,16 @@ class Rule:
 
     def finding(self, message: str, location: Location | None) -> Diagnostic:
         return Diagnostic(self.code, message, location)
+
+    @classmethod
+    def fixable(cls) -> bool:
+        return cls.fix is not Rule.fix
+
+    def fix(self, module, places):
+        """A rule with one right answer for its findings rewrites them (`python -m astschema
+        fix`): the libcst `module` of a file with the findings at `places` ((line, col) each)
+        fixed; the module unchanged where it has none. Only rules that can fix define it."""
+        raise NotImplementedError
 
 
 class DatabaseRule(Rule):

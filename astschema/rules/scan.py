@@ -221,11 +221,66 @@ class DeprecatedGetDatabaseBase(ScanRule):
 
     The architecture moved to `DatabaseBase(...)` from `core.database`; the old function
     lives on in `modules/core/database/db_models.py` only for the transition. Fix:
-    `from core.database import DatabaseBase` and `Base = DatabaseBase(DATABASE_NAME)`.
+    `from core.database import DatabaseBase` and `Base = DatabaseBase(DATABASE_NAME)`, which
+    `python -m astschema fix` writes, keeping the base's name and every other import.
     """
 
     code, name, severity = "AS401", "deprecated-get-database-base", Severity.WARNING
     VALID = (Valid(HEADER + 'from core.database import DatabaseBase\nDATABASE_NAME = "x"\nBase = DatabaseBase(DATABASE_NAME)\n'),)
-    INVALID = (Invalid(HEADER + 'from modules.core.database.db_models import get_database_base\n'
-                       'DATABASE_NAME = "x"\nBase = get_database_base(DATABASE_NAME)\n',
-                       (("db_models.py", 5, 8),)),)
+    INVALID = (
+        Invalid(HEADER + 'from modules.core.database.db_models import get_database_base  # legacy\n'
+                'DATABASE_NAME = "x"\nBase = get_database_base(DATABASE_NAME)\n',
+                (("db_models.py", 5, 8),),
+                fixed=HEADER + 'from core.database import DatabaseBase  # legacy\n'
+                'DATABASE_NAME = "x"\nBase = DatabaseBase(DATABASE_NAME)\n'),
+        Invalid(HEADER + 'from modules.core.database.db_models import (\n    get_database_base as make_base,\n'
+                '    LEGACY,\n)\nDATABASE_NAME = "x"\nFrameworkBase = make_base(DATABASE_NAME)\n',
+                (("db_models.py", 8, 17),),
+                fixed=HEADER + 'from modules.core.database.db_models import (\n    LEGACY,\n)\n'
+                'from core.database import DatabaseBase\nDATABASE_NAME = "x"\nFrameworkBase = DatabaseBase(DATABASE_NAME)\n'),
+    )
+
+    def fix(self, module, places):
+        """`get_database_base(...)` becomes `DatabaseBase(...)` from `core.database` (see `fix.database_base`)."""
+        from ..fix import database_base
+
+        return database_base(module, places)
+
+
+class MissingExtendExisting(ScanRule):
+    """A mapped class whose table is not declared with `extend_existing=True`, in a project whose
+    configuration asks every table to be (`require-extend-existing = true`).
+
+    The architecture's models may be imported more than once (module reloads, a bootstrap that
+    re-reads every `db_models.py`): without `__table_args__ = {'extend_existing': True}` a second
+    definition of the table fails with "Table ... is already defined". Reported at the class when
+    it has no `__table_args__`, else at them. Fix: add the key (`python -m astschema fix` does,
+    where `__table_args__` are written as a dict or a tuple, or missing); the schema is the same.
+    """
+
+    code, name, severity = "AS402", "missing-extend-existing", Severity.WARNING
+    _ASKED = {"require_extend_existing": True}
+    _TABLE = 'DATABASE_NAME = "x"\nBase = declarative_base()\nclass T(Base):\n    __tablename__ = \'t\'\n'
+    _COLUMNS = '    id = Column(Integer, primary_key=True)\n    n = Column(Integer)\n'
+    VALID = (
+        Valid(HEADER + _TABLE + '    __table_args__ = {"extend_existing": True}\n' + _COLUMNS, _ASKED),
+        Valid(HEADER + _TABLE + _COLUMNS),  # not asked for
+    )
+    INVALID = (
+        Invalid(HEADER + _TABLE + _COLUMNS, (("db_models.py", 5, 7),), _ASKED,
+                fixed=HEADER + _TABLE + "    __table_args__ = {'extend_existing': True}\n" + _COLUMNS),
+        Invalid(HEADER + 'from sqlalchemy import Index\n' + _TABLE + '    __table_args__ = (Index("ix_t_n", "n"),)\n'
+                + _COLUMNS, (("db_models.py", 8, 23),), _ASKED,
+                fixed=HEADER + 'from sqlalchemy import Index\n' + _TABLE
+                + '    __table_args__ = (Index("ix_t_n", "n"), {"extend_existing": True})\n' + _COLUMNS),
+        Invalid(HEADER + _TABLE + '    __table_args__ = {\n        "sqlite_autoincrement": True,\n    }\n' + _COLUMNS,
+                (("db_models.py", 7, 22),), _ASKED,
+                fixed=HEADER + _TABLE + '    __table_args__ = {\n        "sqlite_autoincrement": True,\n'
+                '        "extend_existing": True,\n    }\n' + _COLUMNS),
+    )
+
+    def fix(self, module, places):
+        """`__table_args__` gets `extend_existing` (see `fix.extend_existing`)."""
+        from ..fix import extend_existing
+
+        return extend_existing(module, places)
