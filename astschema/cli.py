@@ -180,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="pyproject.toml to read [tool.astschema] from (default: the nearest one)")
     clean.add_argument("--cache-dir", type=Path, metavar="DIR", help="the cache directory to delete")
 
+    completion = commands.add_parser(
+        "completion", help="print a shell completion script",
+        description="Print a completion script for the shell (shtab), e.g. "
+                    "`python -m astschema completion bash > ~/.local/share/bash-completion/completions/astschema`.")
+    completion.add_argument("shell", choices=("bash", "zsh", "tcsh"))
+
     rules = commands.add_parser("rules", help="list the rules, or explain one",
                                 description="Without CODE, one line per rule; with CODE, its documentation.")
     rules.add_argument("code", nargs="?", metavar="CODE")
@@ -194,6 +200,8 @@ def main(argv=None) -> int:
     from .store import CacheError
 
     try:
+        if args.command == "completion":
+            return _completion(args.shell)
         return _rules(args) if args.command == "rules" else _run(args)
     except BrokenPipeError:  # the reader stopped reading (`| head`): stop too, quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more at exit either
@@ -204,6 +212,26 @@ def main(argv=None) -> int:
     except Exception as exc:  # a bug of ours: say so plainly, without a traceback
         print(f"astschema: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
+
+
+def _completion(shell: str) -> int:
+    import shtab
+
+    parser = build_parser()
+    for action in _actions(parser):  # paths complete as files, folders as folders
+        if action.metavar in ("PATH", "FILE", "FILE.md", "DIR"):
+            action.complete = shtab.DIRECTORY if action.metavar == "DIR" else shtab.FILE
+    sys.stdout.write(shtab.complete(parser, shell=shell))
+    return 0
+
+
+def _actions(parser: argparse.ArgumentParser):
+    """Every argument of `parser` and its commands (argparse keeps no public list of them)."""
+    for action in parser._actions:
+        yield action
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                yield from _actions(command)
 
 
 def _terminal(stream, environ) -> bool:

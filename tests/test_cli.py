@@ -306,3 +306,26 @@ def test_progress_bars_are_drawn_on_the_terminal_and_kept_out_of_the_output(tmp_
     shutil.rmtree(tmp_path / "cache")
     cli.main(args + ["--jobs", "2", "--quiet"])
     assert "parsing" not in quiet.getvalue()
+
+
+def complete(script, *words):
+    """What bash completes `astschema WORDS` to, with the script `completion bash` prints."""
+    line = " ".join(["astschema", *words])
+    program = (f'source {script}; COMP_WORDS=(astschema {" ".join(words)}); COMP_CWORD={len(words)}; '
+               f'COMP_LINE="{line}"; COMP_POINT={len(line)}; _shtab_astschema; printf "%s\\n" "${{COMPREPLY[@]}}"')
+    proc = subprocess.run(["bash", "-c", program], capture_output=True, text=True, cwd=FIXTURES, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return sorted(proc.stdout.split())
+
+
+def test_shell_completion(tmp_path):
+    script = tmp_path / "astschema.bash"
+    proc = run("completion", "bash")
+    assert proc.returncode == 0
+    script.write_text(proc.stdout)
+    assert complete(script, "sn") == ["snapshot"]
+    assert complete(script, "check", "--ag") == ["--against"]
+    assert complete(script, "check", "--output-format", "s") == ["sarif"]
+    assert complete(script, "ddl", "hu") == ["hub"]  # paths complete as files and folders
+    assert run("completion", "zsh").stdout.startswith("#compdef astschema")
+    assert run("completion", "fishy").returncode == 2
