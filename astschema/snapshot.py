@@ -27,6 +27,7 @@ from .build import build_metadata, declared
 from .config import ConfigError
 from .diagnostics import Location
 from .graph import foreign_keys, home
+from .store import UNREADABLE, digest, identity, keep
 
 FORMAT_VERSION = 1
 PARTS = ("constraints", "foreign_keys", "indexes")  # a table's items, besides its columns
@@ -140,16 +141,22 @@ def identify(item: dict) -> str:
 
 def snapshot(schema) -> tuple[dict, list]:
     """The whole schema as a snapshot (see the module's docstring), and the problems of the
-    tables SQLAlchemy could not build, which it leaves out: (table, message, location) each.
-    Each foreign key names the database it points into (`null` when no database has its
-    table); one into another database cannot be built into this one's tables, so it is
-    described from the model."""
+    tables SQLAlchemy could not build, which it leaves out: (table, message, location) each."""
     databases, problems = {}, []
+    for name, tables, left_out in each_database(schema):
+        databases[name] = tables
+        problems += left_out
+    return {"format_version": FORMAT_VERSION, "databases": databases}, problems
+
+
+def each_database(schema):
+    """(name, tables, problems) of each database of the snapshot in turn, sorted by name, made
+    as they are asked for (so a comparison need not hold the whole snapshot). Each foreign key
+    names the database it points into (`null` when no database has its table); one into
+    another database cannot be built into this one's tables, so it is described from the model."""
     for name in sorted(schema.names):
         database = schema.database(name)
-        metadata = build_metadata(database)  # one database at a time: a large tree's tables are not all held
-        problems += metadata.info["astschema_problems"]
-        tables = {key: describe(table) for key, table in metadata.tables.items()}
+        tables, problems = _described(schema, name, database)
         target = declared(database)
         for fullname, table in {t.fullname: t for t in database.tables if t.fullname in tables}.items():
             names = {column.key: column.name for column in table.columns}
@@ -157,8 +164,28 @@ def snapshot(schema) -> tuple[dict, list]:
             keys += [{**_model_key(fk, names), "database": home(schema.homes.get(fk.target_table, ()), name)}
                      for fk in foreign_keys(table) if target(fk) is None]
             tables[fullname]["foreign_keys"] = sorted(keys, key=identify)
-        databases[name] = dict(sorted(tables.items()))
-    return {"format_version": FORMAT_VERSION, "databases": databases}, problems
+        yield name, dict(sorted(tables.items())), problems
+
+
+def _described(schema, name: str, database) -> tuple[dict, list]:
+    """Database `name`'s tables as SQLAlchemy builds them, described, and the problems of those
+    it cannot build. Kept in the cache (`snapshots/`) under the digest of the database's model,
+    which is all they depend on: building them is most of a snapshot's time."""
+    directory = schema.cache_dir
+    path = None if directory is None else directory / "snapshots" / f"{digest(f'{identity()}{schema.digest(name)}'.encode())}.json"
+    if path is not None:
+        try:
+            tables = json.loads(path.read_bytes())
+            if _well_formed({name: tables}):  # else damaged: built again
+                return tables, []
+        except UNREADABLE:
+            pass
+    metadata = build_metadata(database)  # one database at a time: a large tree's tables are not all held
+    tables = {key: describe(table) for key, table in metadata.tables.items()}
+    problems = metadata.info["astschema_problems"]
+    if path is not None and not problems:  # a table left out is worked out (and reported) again
+        keep(directory, path, json.dumps(tables))
+    return tables, problems
 
 
 def _model_key(fk, names: dict) -> dict:
@@ -213,9 +240,8 @@ def render(document: dict) -> str:
     return "".join(f"{text}\n" for _, text in _lines(document))
 
 
-def read(path: Path) -> tuple[dict, dict]:
-    """A snapshot file, and the (line, col) of each place in it (see `_lines`) when it is laid
-    out as astschema writes it (else none: the file's first line stands for every place)."""
+def read(path: Path) -> tuple[dict, str]:
+    """A snapshot file: its document, and its text (for `places`)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -228,11 +254,18 @@ def read(path: Path) -> tuple[dict, dict]:
             or not _well_formed(document.get("databases")):
         raise SnapshotError(f"{path}:1:1: not a snapshot of format_version {FORMAT_VERSION} "
                             "(write one with `python -m astschema snapshot -o FILE`)")
-    lines = {}
-    if render(document) == text:
-        for number, (place, line) in enumerate(_lines(document), 1):
-            lines.setdefault(place, (number, len(line) - len(line.lstrip()) + 1))
-    return document, lines
+    return document, text
+
+
+def places(document: dict, text: str) -> dict:
+    """The (line, col) of each place of a snapshot (see `_lines`) in its `text`, when it is laid
+    out as astschema writes it; else none (the file's first line then stands for every place).
+    Worked out only when something removed must be pointed at: it writes the snapshot again."""
+    found, lines = {}, []
+    for number, (place, line) in enumerate(_lines(document), 1):
+        lines.append(f"{line}\n")
+        found.setdefault(place, (number, len(line) - len(line.lstrip()) + 1))
+    return found if "".join(lines) == text else {}
 
 
 def _well_formed(databases) -> bool:
@@ -257,17 +290,19 @@ class Change:
     item: dict | None = None
 
 
-def changes(old: dict, new: dict) -> list[Change]:
-    """What differs from snapshot `old` in snapshot `new`, database by database, table by table."""
-    found = []
-    old_databases, new_databases = old["databases"], new["databases"]
-    for name in sorted(old_databases.keys() | new_databases.keys()):
-        if name not in new_databases:
-            found.append(Change("removed", (name,), f"database {name} removed (it is in the snapshot)"))
-        elif name not in old_databases:
+def changes(old: dict, new) -> list[Change]:
+    """What differs from snapshot `old` in the databases `new` gives ((name, tables) pairs
+    sorted by name, as `each_database` makes them), database by database, table by table."""
+    found, seen = [], set()
+    databases = old["databases"]
+    for name, tables in new:
+        seen.add(name)
+        if name not in databases:
             found.append(Change("added", (name,), f"database {name} added (not in the snapshot)"))
         else:
-            found += _table_changes(name, old_databases[name], new_databases[name])
+            found += _table_changes(name, databases[name], tables)
+    found += [Change("removed", (name,), f"database {name} removed (it is in the snapshot)")
+              for name in databases if name not in seen]
     return found
 
 

@@ -58,14 +58,17 @@ class SchemaDiffersFromSnapshot(Rule):
     def check(self, context):
         if context.config.against is None:
             return
-        from ..snapshot import changes, located, read, snapshot
+        from ..snapshot import changes, each_database, located, places, read
 
         path = Path(context.config.against)
-        old, lines = read(path)
-        now, _ = snapshot(context.schema)  # a table left out is reported as such (AS209)
+        old, text = read(path)
+        # a database at a time; a table left out is reported as such (AS209)
+        now = ((name, tables) for name, tables, _ in each_database(context.schema))
+        lines = None
         for change in changes(old, now):
             where = located(context.schema, change) if change.kind != "removed" else None
             if where is None:  # not in the models: where the snapshot has it, or the nearest place it has
+                lines = places(old, text) if lines is None else lines
                 line, col = next((lines[change.place[:n]] for n in range(len(change.place), 0, -1)
                                   if change.place[:n] in lines), (1, 1))
                 where = Location(str(path), line, col)
