@@ -21,6 +21,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .diagnostics import Diagnostic
 from .output import write_file
+from .parse import dotted_name
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,11 @@ def fixes(findings) -> tuple[list[Fix], list[str]]:
         except (OSError, UnicodeDecodeError, cst.ParserSyntaxError, RecursionError) as exc:
             problems.append(f"{path}: not fixed: cannot read it back: {type(exc).__name__}: {exc}")
             continue
+        answered = set()
         try:
             for rule in sorted({f.rule for f in found}, key=lambda r: r.code):
-                module = rule().fix(module, {(f.location.line, f.location.col) for f in found if f.rule is rule})
+                module, places = rule().fix(module, {(f.location.line, f.location.col) for f in found if f.rule is rule})
+                answered |= {(rule.code, place) for place in places}
         except RecursionError:
             problems.append(f"{path}: not fixed: nested too deeply to rewrite")
             continue
@@ -65,7 +68,8 @@ def fixes(findings) -> tuple[list[Fix], list[str]]:
         except cst.ParserSyntaxError as exc:  # a fix of ours is wrong: say so, write nothing
             problems.append(f"{path}: not fixed: the fixed source would not parse ({exc})")
             continue
-        done.append(Fix(path, before, after, tuple(found)))
+        done.append(Fix(path, before, after, tuple(f for f in found
+                                                     if (f.code, (f.location.line, f.location.col)) in answered)))
     return done, problems
 
 
@@ -98,22 +102,34 @@ def _positions(module: cst.Module):
     return wrapper, {node: (r.start.line, r.start.column + 1) for node, r in ranges.items()}
 
 
+class _Fixer(cst.CSTTransformer):
+    """Rewrites nodes of `module` found at `places` ((line, col) of findings) and keeps the
+    places it answered: `fix()` gives (the module rewritten, those places)."""
+
+    def __init__(self, module: cst.Module, places):
+        super().__init__()
+        self.wrapper, self.at = _positions(module)
+        self.places, self.answered = places, set()
+
+    def flagged(self, node: cst.CSTNode) -> bool:
+        return self.at.get(node) in self.places
+
+    def answer(self, node: cst.CSTNode, new: cst.CSTNode) -> cst.CSTNode:
+        self.answered.add(self.at[node])
+        return new
+
+    def fix(self) -> tuple[cst.Module, set]:
+        return self.wrapper.module.visit(self), self.answered
+
+
 # -- AS401: get_database_base(...) -> DatabaseBase(...) ---------------------------------------
 
 OLD_FACTORY, NEW_FACTORY, NEW_HOME = "get_database_base", "DatabaseBase", "core.database"
 
 
-def _dotted(node) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    return ""
-
-
 def _local(alias: cst.ImportAlias) -> str:
     """The name an import binds: `x` for `import a.b as x`, `b` for `from a import b`."""
-    return _dotted(alias.asname.name) if alias.asname else _dotted(alias.name)
+    return dotted_name(alias.asname.name) if alias.asname else dotted_name(alias.name)
 
 
 def _bound_names(module: cst.Module):
@@ -122,12 +138,12 @@ def _bound_names(module: cst.Module):
     old, new, clash = set(), None, False
     for node in _walk(module):
         if isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
-            source = _dotted(node.module) if node.module is not None and not node.relative else ""
+            source = dotted_name(node.module) if node.module is not None and not node.relative else ""
             for alias in node.names:
                 local = _local(alias)
-                if _dotted(alias.name) == OLD_FACTORY:
+                if dotted_name(alias.name) == OLD_FACTORY:
                     old.add(local)
-                elif _dotted(alias.name) == NEW_FACTORY and source == NEW_HOME:
+                elif dotted_name(alias.name) == NEW_FACTORY and source == NEW_HOME:
                     new = local
                 elif local == NEW_FACTORY:
                     clash = True
@@ -136,7 +152,7 @@ def _bound_names(module: cst.Module):
         elif isinstance(node, (cst.ClassDef, cst.FunctionDef)) and node.name.value == NEW_FACTORY:
             clash = True
         elif isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign)):
-            clash |= _dotted(node.target) == NEW_FACTORY
+            clash |= dotted_name(node.target) == NEW_FACTORY
     return old, new, clash
 
 
@@ -158,36 +174,32 @@ def _uses(node: cst.CSTNode) -> set[str]:
     return names
 
 
-def database_base(module: cst.Module, places) -> cst.Module:
+def database_base(module: cst.Module, places) -> tuple[cst.Module, set]:
     """AS401's fix: each flagged `get_database_base(...)` call (the name imported from any
     module, or an attribute `x.get_database_base`) becomes `DatabaseBase(...)`, imported from
     `core.database` in place of the old import once nothing else uses that, else after it.
     Nothing is rewritten where `DatabaseBase` already names something else."""
     old, new, clash = _bound_names(module)
     if clash:
-        return module
-    wrapper, at = _positions(module)
-    calls = _Calls(old, new or NEW_FACTORY, places, at)
-    fixed = wrapper.module.visit(calls)
-    if not calls.replaced:
-        return module
-    return fixed.visit(_Imports(old - _uses(fixed), new is None))
+        return module, set()
+    fixed, answered = _Calls(module, places, old, new or NEW_FACTORY).fix()
+    if not answered:
+        return module, answered
+    return fixed.visit(_Imports(old - _uses(fixed), new is None)), answered
 
 
-class _Calls(cst.CSTTransformer):
-    def __init__(self, old: set, name: str, places, at: dict):
-        super().__init__()
-        self.old, self.name, self.places, self.at = old, name, places, at
-        self.replaced = 0
+class _Calls(_Fixer):
+    def __init__(self, module, places, old: set, name: str):
+        super().__init__(module, places)
+        self.old, self.name = old, name
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
         func = original.func
         ours = (isinstance(func, cst.Name) and func.value in self.old) or (
             isinstance(func, cst.Attribute) and func.attr.value == OLD_FACTORY)
-        if not ours or self.at.get(original) not in self.places:
+        if not ours or not self.flagged(original):
             return updated
-        self.replaced += 1
-        return updated.with_changes(func=cst.Name(self.name))
+        return self.answer(original, updated.with_changes(func=cst.Name(self.name)))
 
 
 class _Imports(cst.CSTTransformer):
@@ -242,19 +254,18 @@ def _quote(node: cst.CSTNode, default: str = '"') -> str:
     return next((n.quote for n in _walk(node) if isinstance(n, cst.SimpleString) and n.quote in ('"', "'")), default)
 
 
-def extend_existing(module: cst.Module, places) -> cst.Module:
+def extend_existing(module: cst.Module, places) -> tuple[cst.Module, set]:
     """AS402's fix: a mapped class flagged at its name gets `__table_args__ = {"extend_existing":
     True}` after its `__tablename__`; flagged `__table_args__` written as a dict, or a tuple
     (ending in a dict or not), get the key added. Anything else (a call, a name, a function)
     has no one right answer and stays."""
-    wrapper, at = _positions(module)
-    return wrapper.module.visit(_ExtendExisting(places, at, _quote(module)))
+    return _ExtendExisting(module, places).fix()
 
 
-class _ExtendExisting(cst.CSTTransformer):
-    def __init__(self, places, at: dict, quote: str):
-        super().__init__()
-        self.places, self.at, self.quote = places, at, quote
+class _ExtendExisting(_Fixer):
+    def __init__(self, module: cst.Module, places):
+        super().__init__(module, places)
+        self.quote = _quote(module)
 
     def _element(self, near: cst.CSTNode) -> cst.DictElement:
         """The new key, quoted as the strings `near` it are."""
@@ -262,7 +273,7 @@ class _ExtendExisting(cst.CSTTransformer):
         return cst.DictElement(cst.SimpleString(f"{quote}extend_existing{quote}"), cst.Name("True"))
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
-        if self.at.get(original.name) not in self.places or not isinstance(updated.body, cst.IndentedBlock):
+        if not self.flagged(original.name) or not isinstance(updated.body, cst.IndentedBlock):
             return updated
         body = list(updated.body.body)
         if any(_assigns(statement, "__table_args__") or isinstance(statement, cst.FunctionDef)
@@ -271,12 +282,12 @@ class _ExtendExisting(cst.CSTTransformer):
         where = next((n + 1 for n, statement in enumerate(body) if _assigns(statement, "__tablename__")), 0)
         line = cst.SimpleStatementLine([cst.Assign(
             [cst.AssignTarget(cst.Name("__table_args__"))], cst.Dict([self._element(body[where - 1] if where else updated)]))])
-        return updated.with_changes(body=updated.body.with_changes(body=[*body[:where], line, *body[where:]]))
+        return self.answer(original.name,
+                           updated.with_changes(body=updated.body.with_changes(body=[*body[:where], line, *body[where:]])))
 
     def leave_Dict(self, original: cst.Dict, updated: cst.Dict) -> cst.Dict:
-        if self.at.get(original) not in self.places:
-            return updated
-        return self._extended(updated)
+        extended = self._extended(updated) if self.flagged(original) else updated
+        return updated if extended is updated else self.answer(original, extended)
 
     def _extended(self, mapping: cst.Dict) -> cst.Dict:
         if any(isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
@@ -286,21 +297,24 @@ class _ExtendExisting(cst.CSTTransformer):
                                                        mapping.lbrace.whitespace_after))
 
     def leave_Tuple(self, original: cst.Tuple, updated: cst.Tuple) -> cst.Tuple:
-        if self.at.get(original) not in self.places or not updated.elements:
+        if not self.flagged(original) or not updated.elements:
             return updated
         last = updated.elements[-1]
         if isinstance(last, cst.Element) and isinstance(last.value, cst.Dict):
-            return updated.with_changes(elements=[*updated.elements[:-1],
-                                                  last.with_changes(value=self._extended(last.value))])
+            extended = self._extended(last.value)
+            if extended is last.value:
+                return updated
+            return self.answer(original, updated.with_changes(
+                elements=[*updated.elements[:-1], last.with_changes(value=extended)]))
         opening = updated.lpar[0].whitespace_after if updated.lpar else cst.SimpleWhitespace("")
-        return updated.with_changes(elements=_appended(updated.elements, cst.Element(cst.Dict([self._element(updated)])),
-                                                       opening))
+        return self.answer(original, updated.with_changes(
+            elements=_appended(updated.elements, cst.Element(cst.Dict([self._element(updated)])), opening)))
 
 
 def _assigns(statement, name: str) -> bool:
     return isinstance(statement, cst.SimpleStatementLine) and any(
         isinstance(small, (cst.Assign, cst.AnnAssign)) and name in
-        ([_dotted(t.target) for t in small.targets] if isinstance(small, cst.Assign) else [_dotted(small.target)])
+        ([dotted_name(t.target) for t in small.targets] if isinstance(small, cst.Assign) else [dotted_name(small.target)])
         for small in statement.body)
 
 

@@ -509,7 +509,7 @@ class _Collector:
     def small_statement(self, small, partner) -> None:
         if isinstance(small, cst.Import):
             for alias in small.names:
-                dotted = _dotted(alias.name)
+                dotted = dotted_name(alias.name)
                 if alias.asname is not None:
                     local = alias.asname.name.value
                     self.imports.append(Import(local, dotted, None, self.loc(small, partner)))
@@ -520,9 +520,9 @@ class _Collector:
             if isinstance(small.names, cst.ImportStar):
                 return
             level = "." * len(small.relative)
-            module = level + (_dotted(small.module) if small.module is not None else "")
+            module = level + (dotted_name(small.module) if small.module is not None else "")
             for alias in small.names:
-                name = _dotted(alias.name)
+                name = dotted_name(alias.name)
                 local = alias.asname.name.value if alias.asname is not None else name
                 self.imports.append(Import(local, module, name, self.loc(small, partner)))
         else:
@@ -806,11 +806,12 @@ def _int(text: str) -> int | str:
         return text
 
 
-def _dotted(node) -> str:
+def dotted_name(node) -> str:
+    """`a.b.c` for a name or attribute chain, else ""."""
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
+        return f"{dotted_name(node.value)}.{node.attr.value}"
     return ""
 
 

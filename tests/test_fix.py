@@ -99,3 +99,19 @@ def test_a_file_that_cannot_be_read_back_is_reported_not_fixed(hub):
     (hub / LEGACY).write_bytes(b"\xff\xfe not utf-8")
     done, problems = fixes(findings)
     assert done == [] and len(problems) == 1 and problems[0].startswith(f"{hub / LEGACY}: not fixed: cannot read")
+
+
+def test_what_has_no_one_right_answer_is_left_and_counted(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.astschema]\nrequire-extend-existing = true\n")
+    model = tmp_path / "db_models.py"
+    model.write_text('DATABASE_NAME = "x"\nfrom sqlalchemy import Column, Integer\n'
+                     "from sqlalchemy.orm import declarative_base\nBase = declarative_base()\n\n\n"
+                     "class A(Base):\n    __tablename__ = 'a'\n    __table_args__ = {'extend_existing': False}\n"
+                     "    id = Column(Integer, primary_key=True)\n\n\n"
+                     "class B(Base):\n    __tablename__ = 'b'\n    id = Column(Integer, primary_key=True)\n")
+    proc = run("fix", "--no-cache", cwd=tmp_path)
+    assert proc.returncode == 0 and "fixed 1 findings in 1 files; 1 left" in proc.stderr
+    assert "    __tablename__ = 'b'\n    __table_args__ = {'extend_existing': True}\n" in model.read_text()
+    assert "    __table_args__ = {'extend_existing': False}\n" in model.read_text()  # said so: not changed
+    left = run("check", "--no-cache", cwd=tmp_path)
+    assert left.stdout.startswith("db_models.py:9:22: AS402 table a of A") and "Found 1 warning" in left.stdout

@@ -351,9 +351,10 @@ class Declarative:
         )
         self._add_columns(table, attributes, base, cls)
         self.apply_table_args(table, table_args, cls)
-        if self.project.config.require_extend_existing and not table.extend_existing:
+        value, holder = table_args
+        if self.project.config.require_extend_existing and not table.extend_existing and (
+                holder is None or isinstance(value, (parse.Mapping, parse.Seq))):  # else AS204 says they are unknown
             # at the class when it has no __table_args__ (one goes there), else at them
-            value, holder = table_args
             where = cls.loc if holder is None else loc_of(value, holder.loc)
             self.ctx.report("AS402", f"table {tablename} of {cls.name} is not declared with extend_existing=True, "
                                      "which the configuration requires", where)

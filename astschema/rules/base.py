@@ -64,7 +64,8 @@ class Rule:
     def fix(self, module, places):
         """A rule with one right answer for its findings rewrites them (`python -m astschema
         fix`): the libcst `module` of a file with the findings at `places` ((line, col) each)
-        fixed; the module unchanged where it has none. Only rules that can fix define it."""
+        fixed, unchanged where a finding has none, and the places it fixed. Only rules that
+        can fix define it."""
         raise NotImplementedError
 
 
