@@ -131,10 +131,8 @@ def _unused(suppressions, used, select, ignore):
     for entry in suppressions:
         path, line, col, codes = entry
         if not codes:
-            unused = [] if (entry, None) in used else ["any code"]
+            unused = [] if (entry, None) in used else [UnusedSuppression.ANY]
         else:
             unused = [c for c in codes if (entry, c) not in used and selected(c, select, ignore)]
         if unused:
-            yield Diagnostic(UnusedSuppression.code,
-                             f"suppression of {', '.join(unused)} matches no finding on this line",
-                             Location(path, line, col))
+            yield Diagnostic(UnusedSuppression.code, UnusedSuppression.message(unused), Location(path, line, col))

@@ -2,7 +2,7 @@
 each file (formatting, comments, every other import) as it was.
 
 A rule that can fix its findings says how in its `fix(module, places)`: the libcst module of a
-file, and the (line, col) of its findings there, to the module fixed; where a finding has no one
+file, and its findings there by (line, col), to the module fixed; where a finding has no one
 right answer, the module stays as it was for it and the finding stays. `fixes` gathers every
 file's fixes (each checked to parse again), `write_fixes` writes them, whole or not at all, and
 only over files unchanged since they were read; `diff` shows them. Fixed files are read here,
@@ -55,7 +55,8 @@ def fixes(findings) -> tuple[list[Fix], list[str]]:
         answered = set()
         try:
             for rule in sorted({f.rule for f in found}, key=lambda r: r.code):
-                module, places = rule().fix(module, {(f.location.line, f.location.col) for f in found if f.rule is rule})
+                module, places = rule().fix(module, {(f.location.line, f.location.col): f for f in found
+                                                     if f.rule is rule})
                 answered |= {(rule.code, place) for place in places}
         except RecursionError:
             problems.append(f"{path}: not fixed: nested too deeply to rewrite")
@@ -103,8 +104,8 @@ def _positions(module: cst.Module):
 
 
 class _Fixer(cst.CSTTransformer):
-    """Rewrites nodes of `module` found at `places` ((line, col) of findings) and keeps the
-    places it answered: `fix()` gives (the module rewritten, those places)."""
+    """Rewrites nodes of `module` found at `places` (findings by their (line, col)) and keeps
+    the places it answered: `fix()` gives (the module rewritten, those places)."""
 
     def __init__(self, module: cst.Module, places):
         super().__init__()
@@ -328,3 +329,55 @@ def _appended(elements, new, opening):
         return [*elements[:-1], last.with_changes(comma=cst.Comma(whitespace_after=opening)),
                 new.with_changes(comma=last.comma)]
     return [*elements[:-1], last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), new]
+
+
+# -- AS001: unused suppressions ---------------------------------------------------------------
+
+
+def unused_suppressions(module: cst.Module, places) -> tuple[cst.Module, set]:
+    """AS001's fix: the codes a suppression comment names that suppress nothing are taken out
+    of it; a suppression left with none (or a bare one that suppresses nothing) goes, and the
+    comment with it when nothing else is in it."""
+    return _Suppressions(module, places).fix()
+
+
+class _Suppressions(_Fixer):
+    def _rewritten(self, comment: cst.Comment) -> tuple[cst.Comment | None, tuple | None]:
+        """The comment without its unused codes (None: nothing left of it), and the place of
+        the finding it answers (None: no finding here)."""
+        from .parse import SUPPRESSION
+        from .rules.suppression import UnusedSuppression
+
+        line, col = self.at.get(comment, (0, 0))
+        match = SUPPRESSION.search(comment.value)
+        place = None if match is None else (line, col + match.start())
+        if place not in self.places:
+            return comment, None
+        unused = UnusedSuppression.unused(self.places[place].message)
+        codes = [c.strip() for c in (match.group(1) or "").split(",") if c.strip()]
+        kept = [] if UnusedSuppression.ANY in unused else [c for c in codes if c.upper() not in unused]
+        if kept == codes and codes:  # nothing of it is unused after all
+            return comment, None
+        text = match.group(0).replace(match.group(1), ", ".join(kept)) if kept else ""
+        value = (comment.value[:match.start()].rstrip() + (" " if kept and match.start() else "")
+                 + text + comment.value[match.end():]).strip()
+        return (cst.Comment(value) if value.strip("# ") else None), place
+
+    def leave_TrailingWhitespace(self, original, updated):
+        if updated.comment is None:
+            return updated
+        comment, place = self._rewritten(original.comment)
+        if place is None:
+            return updated
+        whitespace = updated.whitespace if comment is not None else cst.SimpleWhitespace("")
+        self.answered.add(place)
+        return updated.with_changes(whitespace=whitespace, comment=comment)
+
+    def leave_EmptyLine(self, original, updated):
+        if updated.comment is None:
+            return updated
+        comment, place = self._rewritten(original.comment)
+        if place is None:
+            return updated
+        self.answered.add(place)
+        return updated.with_changes(comment=comment) if comment is not None else cst.RemoveFromParent()

@@ -85,12 +85,17 @@ def _target(element: sa.ForeignKey) -> tuple[str, str]:
     return column.table.fullname, column.name
 
 
-def _key(constraint: sa.ForeignKeyConstraint) -> dict:
+def _key(key, columns: list, table: str, referred: list) -> dict:
+    """A foreign key: a SQLAlchemy `ForeignKeyConstraint`, or the model's own `ForeignKey`
+    (one into another database), which name their options alike."""
+    return {"name": _name(key), "columns": columns, "references": table, "referred_columns": referred,
+            **{option: getattr(key, option) for option in ("ondelete", "onupdate", "deferrable", "initially",
+                                                           "match", "use_alter")}}
+
+
+def _constraint_key(constraint: sa.ForeignKeyConstraint) -> dict:
     targets = [_target(element) for element in constraint.elements]
-    return {"name": _name(constraint), "columns": [c.name for c in constraint.columns],
-            "references": targets[0][0], "referred_columns": [name for _, name in targets],
-            "ondelete": constraint.ondelete, "onupdate": constraint.onupdate, "deferrable": constraint.deferrable,
-            "initially": constraint.initially, "match": constraint.match, "use_alter": constraint.use_alter}
+    return _key(constraint, [c.name for c in constraint.columns], targets[0][0], [name for _, name in targets])
 
 
 def _type(type_: sa.types.TypeEngine) -> str:
@@ -125,7 +130,7 @@ def describe(table: sa.Table) -> dict:
         "table": {"schema": table.schema, "comment": table.comment, "options": _options(table)},
         "columns": [_column(column) for column in table.columns],
         "constraints": sorted(constraints, key=identify),
-        "foreign_keys": sorted((_key(c) for c in table.foreign_key_constraints), key=identify),
+        "foreign_keys": sorted((_constraint_key(c) for c in table.foreign_key_constraints), key=identify),
         "indexes": sorted(indexes, key=identify),
     }
     # as it reads back from the file: tuples of dialect options are lists, other values text
@@ -161,7 +166,8 @@ def each_database(schema):
         for fullname, table in {t.fullname: t for t in database.tables if t.fullname in tables}.items():
             names = {column.key: column.name for column in table.columns}
             keys = [{**key, "database": name} for key in tables[fullname]["foreign_keys"]]
-            keys += [{**_model_key(fk, names), "database": home(schema.homes.get(fk.target_table, ()), name)}
+            keys += [{**_key(fk, [names.get(c, c) for c in fk.columns], fk.target_table, list(fk.target_columns)),
+                      "database": home(schema.homes.get(fk.target_table, ()), name)}
                      for fk in foreign_keys(table) if target(fk) is None]
             tables[fullname]["foreign_keys"] = sorted(keys, key=identify)
         yield name, dict(sorted(tables.items())), problems
@@ -172,7 +178,8 @@ def _described(schema, name: str, database) -> tuple[dict, list]:
     it cannot build. Kept in the cache (`snapshots/`) under the digest of the database's model,
     which is all they depend on: building them is most of a snapshot's time."""
     directory = schema.cache_dir
-    path = None if directory is None else directory / "snapshots" / f"{digest(f'{identity()}{schema.digest(name)}'.encode())}.json"
+    key = None if directory is None else digest(f"{identity()}{schema.digest(name)}".encode())
+    path = None if key is None else directory / "snapshots" / f"{key}.json"
     if path is not None:
         try:
             tables = json.loads(path.read_bytes())
@@ -186,12 +193,6 @@ def _described(schema, name: str, database) -> tuple[dict, list]:
     if path is not None and not problems:  # a table left out is worked out (and reported) again
         keep(directory, path, json.dumps(tables))
     return tables, problems
-
-
-def _model_key(fk, names: dict) -> dict:
-    return {"name": fk.name, "columns": [names.get(c, c) for c in fk.columns], "references": fk.target_table,
-            "referred_columns": list(fk.target_columns), "ondelete": fk.ondelete, "onupdate": fk.onupdate,
-            "deferrable": fk.deferrable, "initially": fk.initially, "match": fk.match, "use_alter": fk.use_alter}
 
 
 def _one_line(value) -> str:
