@@ -530,7 +530,7 @@ def _fix(findings, args) -> int:
     from .fix import diff, fixes, write_fixes
     from .report import LAYOUT, escape
 
-    done, problems = fixes(findings)
+    done, problems = fixes(findings, within=args.paths)  # not the support modules a scan reads elsewhere
     if args.diff:
         sys.stdout.write("".join(escape(diff(fix), keep=LAYOUT) for fix in done))
     else:

@@ -36,12 +36,15 @@ def fixable(finding: Diagnostic) -> bool:
     return finding.location is not None and finding.rule.fixable()
 
 
-def fixes(findings) -> tuple[list[Fix], list[str]]:
-    """The fix of each file some of `findings` can be fixed in, and problems (a file that
-    cannot be read back, a fix that would not parse), one line each."""
+def fixes(findings, within=None) -> tuple[list[Fix], list[str]]:
+    """The fix of each file some of `findings` can be fixed in (only files under the paths
+    `within`, when given: a scan reads support modules elsewhere too), and problems (a file
+    that cannot be read back, a fix that would not parse), one line each."""
+    roots = None if within is None else [Path(p).resolve() for p in within]
     by_path = defaultdict(list)
     for finding in findings:
-        if fixable(finding):
+        if fixable(finding) and (roots is None or any(Path(finding.location.path).resolve().is_relative_to(root)
+                                                      for root in roots)):
             by_path[finding.location.path].append(finding)
     done, problems = [], []
     for path, found in sorted(by_path.items()):

@@ -115,3 +115,33 @@ def test_what_has_no_one_right_answer_is_left_and_counted(tmp_path):
     assert "    __table_args__ = {'extend_existing': False}\n" in model.read_text()  # said so: not changed
     left = run("check", "--no-cache", cwd=tmp_path)
     assert left.stdout.startswith("db_models.py:9:22: AS402 table a of A") and "Found 1 warning" in left.stdout
+
+
+def test_only_files_under_the_paths_given_are_fixed(hub):
+    """A scan reads support modules outside its paths (a mixin's `__table_args__` in core/);
+    `fix PATH` rewrites files under PATH only."""
+    (hub / "pyproject.toml").write_text((hub / "pyproject.toml").read_text() + "require-extend-existing = true\n")
+    mixins = hub / "core" / "database" / "__init__.py"
+    mixins.write_text(mixins.read_text() + "\n\nclass ArgsMixin:\n    __table_args__ = {'comment': 'shared'}\n")
+    settings = hub / "modules" / "core" / "settings" / "db_models.py"
+    settings.write_text(settings.read_text().replace("from core.database import", "from core.database import ArgsMixin,")
+                        .replace("class SettingsHistory(", "class SettingsHistory(ArgsMixin, "))
+    findings = check(astschema.scan([hub]))
+    assert [f.code for f in findings if f.location.path == str(mixins)] == ["AS402"]
+    everywhere, _ = fixes(findings)
+    under, _ = fixes(findings, within=[hub / "modules"])
+    assert str(mixins) in [fix.path for fix in everywhere]
+    assert [fix.path for fix in under] == [fix.path for fix in everywhere if fix.path != str(mixins)]
+    run("fix", "--no-cache", cwd=hub)
+    assert "{'comment': 'shared', 'extend_existing': True}" in mixins.read_text()
+    assert run("check", "--no-cache", cwd=hub).stdout == "All checks passed.\n"
+
+
+def test_a_class_whose_base_is_unknown_is_not_given_table_args(hub):
+    """Scanning modules/ alone, the hub's mixins (in core/) are not found (AS202): a class of
+    theirs might have `__table_args__` from one, so AS402 says nothing of it, and fixes nothing."""
+    (hub / "pyproject.toml").write_text((hub / "pyproject.toml").read_text() + "require-extend-existing = true\n")
+    found = run("check", "modules", "--no-cache", cwd=hub).stdout
+    assert "AS202 base class of FrameworkSession not resolved" in found
+    assert "FrameworkSession" not in "".join(line for line in found.splitlines() if "AS402" in line)
+    assert "of ScheduledTask" in found  # no mixin: asked

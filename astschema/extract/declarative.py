@@ -271,7 +271,7 @@ class Declarative:
         if self.base_of(cls) is not None:
             return Mapping(self.base_of(cls))
         mro = self.project.mro(cls)
-        base, parent, contributors = self._registry_decorator(cls), None, []
+        base, parent, contributors, unknown = self._registry_decorator(cls), None, [], False
         for entry in mro[1:] if base is None else ():
             base = self.base_of(entry)
             if base is not None:
@@ -283,6 +283,7 @@ class Declarative:
                 elif not entry_mapping.mapped:
                     contributors.append(entry)
             elif isinstance(entry, parse.Unknown):
+                unknown = True
                 self.ctx.report("AS202", f"base class of {cls.name} not resolved: {entry.text}", entry.loc or cls.loc)
         if base is None:
             return Mapping(None)
@@ -298,7 +299,7 @@ class Declarative:
         if parent is not None:
             inherited = set(self.project.mro(parent))
             contributors = [c for c in contributors if c not in inherited]
-        return self._map_table(cls, base, parent, contributors)
+        return self._map_table(cls, base, parent, contributors, unknown)
 
     def _registry_decorator(self, cls: ClassRef) -> BaseInfo | None:
         """`@registry.mapped` / `@registry.mapped_as_dataclass`: mapped without a base class."""
@@ -315,7 +316,8 @@ class Declarative:
     def _value(self, cls: ClassRef, binding: parse.Binding):
         return self.project.evaluate(binding.value, cls.module, cls) if binding.value is not None else None
 
-    def _map_table(self, cls, base, parent, contributors) -> Mapping:
+    def _map_table(self, cls, base, parent, contributors, unknown: bool) -> Mapping:
+        """`cls` mapped to its table; `unknown`: a class of its MRO could not be resolved (AS202)."""
         body = {b.target: b for b in cls.info.body}
         if "__table__" in body:  # hybrid declarative: the class maps a Core Table it builds
             from .tables import core_table, is_table_call
@@ -352,8 +354,10 @@ class Declarative:
         self._add_columns(table, attributes, base, cls)
         self.apply_table_args(table, table_args, cls)
         value, holder = table_args
-        if self.project.config.require_extend_existing and not table.extend_existing and (
-                holder is None or isinstance(value, (parse.Mapping, parse.Seq))):  # else AS204 says they are unknown
+        # not where the table's arguments are unknown: from an unresolved base (AS202), or
+        # not static (AS204)
+        if self.project.config.require_extend_existing and not table.extend_existing and not unknown and (
+                holder is None or isinstance(value, (parse.Mapping, parse.Seq))):
             # at the class when it has no __table_args__ (one goes there), else at them
             where = cls.loc if holder is None else loc_of(value, holder.loc)
             self.ctx.report("AS402", f"table {tablename} of {cls.name} is not declared with extend_existing=True, "
