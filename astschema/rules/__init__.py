@@ -5,8 +5,9 @@ from .keys import (CrossDatabaseCycle, CrossDatabaseForeignKey, ForeignKeyCycle,
                    TargetNotUnique, TypeMismatch, UnknownForeignKeyTarget)
 from .safety import RawSqlFragment, UnsafeDatabaseName
 from .scan import (DatabaseNameDisagreesWithBase, DeprecatedGetDatabaseBase, MissingDatabaseName,
-                   MissingExtendExisting, NonStaticArgument, NonStaticDatabaseName, SyntaxErrorRule, TableDefinedTwice, TypeAssumed,
-                   UnknownColumn, UnknownTableName, UnreadableFile, UnresolvedName, UnresolvedType)
+                   MissingExtendExisting, NonStaticArgument, NonStaticDatabaseName, SyntaxErrorRule,
+                   TableDefinedTwice, TypeAssumed, UnknownColumn, UnknownTableName, UnreadableFile, UnresolvedName,
+                   UnresolvedType)
 from .snapshot import SchemaDiffersFromSnapshot
 from .suppression import UnusedSuppression
 from .tables import (DuplicateColumn, DuplicateConstraintName, NoPrimaryKey, NotBuildable, NotExpressible,

@@ -2,7 +2,8 @@
 
 A rule has a stable `code`, a `name`, a `severity`, and `VALID` / `INVALID` examples that the
 test suite scans and checks: each INVALID example lists the (path, line, col) its findings must
-have, and, for a rule that can fix its findings (`fix`), the files as fixed. Most rules look at one database at a time (`DatabaseRule.check_database`), with the
+have, and, for a rule that can fix its findings (`fix`), the files as fixed. Most rules look
+at one database at a time (`DatabaseRule.check_database`), with the
 resolved foreign keys of its tables, through a `CheckContext`: the check runner gives every such
 rule each database in turn, so that a database is read once whatever the rules. `check` sees
 the whole schema; a rule never re-parses.
@@ -63,9 +64,9 @@ class Rule:
 
     def fix(self, module, places):
         """A rule with one right answer for its findings rewrites them (`python -m astschema
-        fix`): the libcst `module` of a file with the findings at `places` ((line, col) each)
-        fixed, unchanged where a finding has none, and the places it fixed. Only rules that
-        can fix define it."""
+        fix`): the libcst `module` of a file with its findings `places` (by (line, col)) fixed,
+        unchanged where a finding has none, and the places it fixed. Only rules that can fix
+        define it."""
         raise NotImplementedError
 
 

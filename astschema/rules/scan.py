@@ -255,8 +255,9 @@ class MissingExtendExisting(ScanRule):
     re-reads every `db_models.py`): without `__table_args__ = {'extend_existing': True}` a second
     definition of the table fails with "Table ... is already defined". Reported at the class when
     it has no `__table_args__`, else at them; not where they cannot be known (a base class not
-    resolved, AS202; `__table_args__` not static, AS204). Fix: add the key (`python -m astschema fix` does,
-    where `__table_args__` are written as a dict or a tuple, or missing); the schema is the same.
+    resolved, AS202; `__table_args__` not static, AS204). Fix: add the key (`python -m astschema
+    fix` does, where `__table_args__` are written as a dict or a tuple, or missing); the schema
+    is the same.
     """
 
     code, name, severity = "AS402", "missing-extend-existing", Severity.WARNING
