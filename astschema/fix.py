@@ -351,6 +351,8 @@ class _Suppressions(_Fixer):
         from .parse import SUPPRESSION
         from .rules.suppression import UnusedSuppression
 
+        if comment is None:
+            return None, None
         line, col = self.at.get(comment, (0, 0))
         match = SUPPRESSION.search(comment.value)
         place = None if match is None else (line, col + match.start())
@@ -367,20 +369,16 @@ class _Suppressions(_Fixer):
         return (cst.Comment(value) if value.strip("# ") else None), place
 
     def leave_TrailingWhitespace(self, original, updated):
-        if updated.comment is None:
-            return updated
         comment, place = self._rewritten(original.comment)
         if place is None:
             return updated
-        whitespace = updated.whitespace if comment is not None else cst.SimpleWhitespace("")
         self.answered.add(place)
-        return updated.with_changes(whitespace=whitespace, comment=comment)
+        return updated.with_changes(comment=comment, whitespace=updated.whitespace if comment
+                                    else cst.SimpleWhitespace(""))  # no spaces left at the end of the line
 
     def leave_EmptyLine(self, original, updated):
-        if updated.comment is None:
-            return updated
         comment, place = self._rewritten(original.comment)
         if place is None:
             return updated
         self.answered.add(place)
-        return updated.with_changes(comment=comment) if comment is not None else cst.RemoveFromParent()
+        return updated.with_changes(comment=comment) if comment else cst.RemoveFromParent()
