@@ -202,7 +202,9 @@ def main(argv=None) -> int:
     try:
         if args.command == "completion":
             return _completion(args.shell)
-        return _rules(args) if args.command == "rules" else _run(args)
+        if args.command == "rules":
+            return _rules(args)
+        return _run(args)
     except BrokenPipeError:  # the reader stopped reading (`| head`): stop too, quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more at exit either
         return 1
@@ -507,8 +509,9 @@ def _snapshot(schema, args, findings, config) -> int:
 
     if not args.quiet:
         sys.stderr.write(render(findings, "text", quiet=True, colour=args.colour[1]))
-    document, problems = snapshot(schema)
-    refused = unreadable(schema) + [f"{location or '<model>'}: {message}" for _, message, location in problems]
+    refused = unreadable(schema)  # before the tables are built: a refused snapshot is not made
+    document, problems = snapshot(schema) if not refused else (None, [])
+    refused += [f"{location or '<model>'}: {message}" for _, message, location in problems]
     if refused:
         if args.quiet:  # the reasons, at least
             print("\n".join(escape(str(item)) for item in refused), file=sys.stderr)

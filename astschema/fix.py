@@ -21,7 +21,8 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .diagnostics import Diagnostic
 from .output import write_file
-from .parse import dotted_name
+from .parse import SUPPRESSION, dotted_name
+from .rules.suppression import UnusedSuppression
 
 
 @dataclass(frozen=True)
@@ -348,9 +349,6 @@ class _Suppressions(_Fixer):
     def _rewritten(self, comment: cst.Comment) -> tuple[cst.Comment | None, tuple | None]:
         """The comment without its unused codes (None: nothing left of it), and the place of
         the finding it answers (None: no finding here)."""
-        from .parse import SUPPRESSION
-        from .rules.suppression import UnusedSuppression
-
         if comment is None:
             return None, None
         line, col = self.at.get(comment, (0, 0))

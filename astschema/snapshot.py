@@ -30,7 +30,7 @@ from .graph import foreign_keys, home
 from .store import UNREADABLE, digest, identity, keep
 
 FORMAT_VERSION = 1
-PARTS = ("constraints", "foreign_keys", "indexes")  # a table's items, besides its columns
+PARTS = ("columns", "constraints", "foreign_keys", "indexes")  # a table's lists of items, in order
 _DIALECT = default.DefaultDialect()
 
 
@@ -219,8 +219,8 @@ def _lines(document: dict):
             for t, (fullname, table) in enumerate(tables.items()):
                 yield (name, fullname), f"      {_one_line(fullname)}: {{"
                 yield (name, fullname, "table"), f'        "table": {_one_line(table["table"])},'
-                for p, part in enumerate(("columns", *PARTS)):
-                    comma = "," if p < len(PARTS) else ""
+                for p, part in enumerate(PARTS):
+                    comma = "," if p < len(PARTS) - 1 else ""
                     items = table[part]
                     if not items:
                         yield (name, fullname, part), f'        "{part}": []{comma}'
@@ -270,12 +270,17 @@ def places(document: dict, text: str) -> dict:
 
 
 def _well_formed(databases) -> bool:
-    parts = ("columns", *PARTS)
+    """Whether `databases` has the shape a snapshot's comparison reads (a file edited by hand
+    may not): tables of lists of items, each named by a text (or, but for columns, nothing)
+    and over a list of columns."""
+    def item(entry, part) -> bool:
+        return isinstance(entry, dict) and isinstance(entry.get("columns", []), list) and (
+            isinstance(entry.get("name"), str) or part != "columns" and entry.get("name") is None)
+
     return isinstance(databases, dict) and all(
         isinstance(tables, dict) and all(
             isinstance(table, dict) and isinstance(table.get("table"), dict)
-            and all(isinstance(table.get(p), list) and all(isinstance(i, dict) for i in table[p]) for p in parts)
-            and all(isinstance(column.get("name"), str) for column in table["columns"])
+            and all(isinstance(table.get(p), list) and all(item(i, p) for i in table[p]) for p in PARTS)
             for table in tables.values())
         for tables in databases.values())
 
@@ -320,7 +325,7 @@ def _table_changes(database: str, old: dict, new: dict) -> list[Change]:
             if before["table"] != after["table"]:
                 found.append(Change("changed", place, f"table {fullname} changed: "
                                                       f"{_fields(before['table'], after['table'])}"))
-            for part in ("columns", *PARTS):
+            for part in PARTS:
                 found += _items(place, part, before[part], after[part])
             found += _order(place, before["columns"], after["columns"])
     return found
@@ -355,9 +360,9 @@ def _items(place, part, old: list, new: list) -> list[Change]:
 
 def _order(place, old: list, new: list) -> list[Change]:
     """Columns kept but in another order (CREATE TABLE lists them in order)."""
-    now = {c["name"] for c in new}
-    kept = [c["name"] for c in old if c["name"] in now]
-    order = [c["name"] for c in new if c["name"] in set(kept)]
+    before, after = {c["name"] for c in old}, {c["name"] for c in new}
+    kept = [c["name"] for c in old if c["name"] in after]
+    order = [c["name"] for c in new if c["name"] in before]
     if kept == order:
         return []
     return [Change("changed", (*place, "columns"), f"columns of {place[1]} reordered: {', '.join(kept)} -> "

@@ -198,6 +198,11 @@ def test_a_snapshot_that_cannot_be_read_is_a_usage_error(tree):
     assert proc.returncode == 2 and "not a snapshot of format_version 1" in proc.stderr
     proc = run("check", "--against", "missing.json", cwd=tree)
     assert proc.returncode == 2 and "missing.json: cannot read the snapshot" in proc.stderr
+    # JSON of the right outline, an item edited by hand into another shape
+    lock.write_text('{"format_version": 1, "databases": {"shop": {"orders": {"table": {}, "columns": [], '
+                    '"constraints": [], "foreign_keys": [], "indexes": [{"name": null, "columns": 5}]}}}}')
+    proc = run("check", "--against", "schema.lock.json", cwd=tree)
+    assert proc.returncode == 2 and "not a snapshot of format_version 1" in proc.stderr  # was an internal error
 
 
 def test_a_hand_formatted_snapshot_still_works_without_its_lines(tree):
